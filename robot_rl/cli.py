@@ -1,0 +1,67 @@
+"""`robot-rl`: the command-line entry point. Groups of tyro subcommands, registered explicitly."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import tyro
+
+# group name → (one-line help, loader returning {subcommand: callable} or one callable for a group that
+# is a single command); loaders import lazily so `robot-rl --help` stays fast and a group's heavy
+# dependencies load only when it runs.
+Commands = dict[str, Callable] | Callable
+GROUPS: dict[str, tuple[str, Callable[[], Commands]]] = {}
+
+
+def _data() -> Commands:
+    from robot_rl.data.cli import COMMANDS
+
+    return COMMANDS
+
+
+def _bench() -> Commands:
+    from robot_rl.bench.cli import COMMANDS
+
+    return COMMANDS
+
+
+def _demo() -> Commands:
+    from robot_rl.demo import demo
+
+    return demo
+
+
+GROUPS["data"] = ("inspect, validate, repair, export and plot episode stores", _data)
+GROUPS["bench"] = ("benchmarks that write JSON results (robot-rl bench NAME --json PATH)", _bench)
+GROUPS["demo"] = ("run the main job on the MuJoCo mirror and write a report", _demo)
+
+
+def _usage() -> str:
+    width = max(len(g) for g in GROUPS)
+    lines = ["usage: robot-rl GROUP [COMMAND] [OPTIONS]", "", "Real-robot learning suite.", "", "groups:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (help_, _) in GROUPS.items()]
+    lines += ["", "Run `robot-rl GROUP --help` for a group's commands."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    group, rest = argv[0], argv[1:]
+    if group not in GROUPS:
+        print(f"robot-rl: unknown group {group!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    commands = GROUPS[group][1]()
+    prog = f"robot-rl {group}"
+    if callable(commands):
+        result = tyro.cli(commands, prog=prog, args=rest)
+    else:
+        result = tyro.extras.subcommand_cli_from_dict(commands, prog=prog, args=rest)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
