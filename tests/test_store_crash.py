@@ -60,6 +60,22 @@ def test_sigkill_at_random_moments_never_damages_committed_episodes(tmp_path):
     assert mid_episode_kills >= N_KILLS // 2, "most kills should land inside an episode in flight"
 
 
+def test_crash_between_any_two_writes_of_a_commit(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    outcomes = []
+    for crash_at in range(40):
+        path = tmp_path / f"store{crash_at}"
+        proc = subprocess.run([sys.executable, "-m", "tests.helpers.store_writer", "crash-during-commit", str(path),
+                               str(crash_at)], cwd=ROOT, env=env, capture_output=True, text=True)
+        n, _ = _check_committed(path)
+        finished = proc.returncode == 0
+        assert n == (3 if finished else 2), f"crash at write {crash_at}: {n} episodes ({proc.stderr[-500:]})"
+        outcomes.append(finished)
+        if finished:
+            break
+    assert outcomes[-1] and len(outcomes) > 5, "the commit should involve several writes, all crash-tested"
+
+
 def _run_in_tmpfs(tmp_path: Path, script: str) -> dict:
     """Run `script` with a 3 MiB tmpfs mounted at $MNT in a private mount namespace."""
     if not shutil.which("unshare"):

@@ -4,6 +4,7 @@ Episode n's contents are a pure function of n (`episode(n)`), so the parent can 
 committed episode byte for byte after a SIGKILL at any moment.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -41,5 +42,34 @@ def main(path: str, max_episodes: int) -> None:
     print("done", flush=True)
 
 
+
+
+def crash_during_commit(path: str, crash_at: int) -> None:
+    """Commit episodes 0 and 1, then die (os._exit) just before the `crash_at`-th disk operation of
+    episode 2's commit: every boundary between the commit protocol's writes is a crash point."""
+    from robot_rl.data.writer import EpisodeWriter
+
+    store = EpisodeStore.create(path, SPECS, exist_ok=True)
+    for n in range(3):
+        ep = episode(n)
+        w = store.begin_episode(source="demo", n=n)
+        w.extend(ep)
+        if n == 2:
+            calls = iter(range(10**6))
+            guarded = EpisodeWriter._guarded
+
+            def dying(self, fn):
+                if next(calls) == crash_at:
+                    os._exit(9)
+                guarded(self, fn)
+
+            EpisodeWriter._guarded = dying
+        w.commit(success=bool(n % 2))
+    print("committed all", flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[1] == "crash-during-commit":
+        crash_during_commit(sys.argv[2], int(sys.argv[3]))
+    else:
+        main(sys.argv[1], int(sys.argv[2]))
