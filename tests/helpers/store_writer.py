@@ -49,20 +49,19 @@ def crash_during_commit(path: str, crash_at: int) -> None:
     episode 2's commit: every boundary between the commit protocol's writes is a crash point."""
     from robot_rl.data.writer import EpisodeWriter
 
+    calls = iter(range(10**6))
+    guarded = EpisodeWriter._guarded
+
+    def dying(self, fn):
+        if next(calls) == crash_at:
+            os._exit(9)
+        guarded(self, fn)
+
     store = EpisodeStore.create(path, SPECS, exist_ok=True)
     for n in range(3):
-        ep = episode(n)
         w = store.begin_episode(source="demo", n=n)
-        w.extend(ep)
+        w.extend(episode(n))
         if n == 2:
-            calls = iter(range(10**6))
-            guarded = EpisodeWriter._guarded
-
-            def dying(self, fn):
-                if next(calls) == crash_at:
-                    os._exit(9)
-                guarded(self, fn)
-
             EpisodeWriter._guarded = dying
         w.commit(success=bool(n % 2))
     print("committed all", flush=True)
