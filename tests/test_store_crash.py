@@ -65,7 +65,7 @@ def test_crash_between_any_two_writes_of_a_commit(tmp_path):
     outcomes = []
     for crash_at in range(40):
         path = tmp_path / f"store{crash_at}"
-        cmd = [sys.executable, "-m", "tests.helpers.store_writer", "crash-during-commit", str(path), str(crash_at)]
+        cmd = [sys.executable, "-m", "tests.helpers.store_writer", "crash-during-commit", path, str(crash_at)]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         n, _ = _check_committed(path)
         finished = proc.returncode == 0
