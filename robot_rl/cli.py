@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -20,6 +21,12 @@ def _data() -> Commands:
     return COMMANDS
 
 
+def _sim() -> Commands:
+    from robot_rl.env.cli import COMMANDS
+
+    return COMMANDS
+
+
 def _bench() -> Commands:
     from robot_rl.bench.cli import COMMANDS
 
@@ -33,6 +40,7 @@ def _demo() -> Commands:
 
 
 GROUPS["data"] = ("inspect, validate, repair, export and plot episode stores", _data)
+GROUPS["sim"] = ("MuJoCo mirror: collect demonstrations, render rollouts", _sim)
 GROUPS["bench"] = ("benchmarks that write JSON results (robot-rl bench NAME --json PATH)", _bench)
 GROUPS["demo"] = ("run the main job on the MuJoCo mirror and write a report", _demo)
 
@@ -56,10 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     commands = GROUPS[group][1]()
     prog = f"robot-rl {group}"
-    if callable(commands):
-        result = tyro.cli(commands, prog=prog, args=rest)
-    else:
-        result = tyro.extras.subcommand_cli_from_dict(commands, prog=prog, args=rest)
+    try:
+        if callable(commands):
+            result = tyro.cli(commands, prog=prog, args=rest)
+        else:
+            result = tyro.extras.subcommand_cli_from_dict(commands, prog=prog, args=rest)
+    except BrokenPipeError:  # `robot-rl data info | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     return int(result or 0)
 
 

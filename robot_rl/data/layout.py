@@ -90,8 +90,8 @@ def recover(root: zarr.Group) -> dict[str, Any]:
         n -= 1
     check_ends(ends[:n])
     end = int(ends[n - 1]) if n else 0
-    report: dict[str, Any] = {"dropped_episode_entries": int(len(ends) - n), "dropped_steps": {},
-                              "removed_partial_files": 0}
+    report: dict[str, Any] = {"dropped_episode_entries": int(len(ends) - n), "dropped_meta_entries": {},
+                              "dropped_steps": {}, "removed_partial_files": 0}
     if len(ends) > n:
         ends_arr.resize((n,))
     for name in META_KEYS:
@@ -99,6 +99,7 @@ def recover(root: zarr.Group) -> dict[str, Any]:
         if arr.shape[0] < n:
             raise CorruptStoreError(f"meta/{name} has {arr.shape[0]} entries but {n} episodes are committed")
         if arr.shape[0] > n:
+            report["dropped_meta_entries"][name] = int(arr.shape[0] - n)
             arr.resize((n,))
     for key, arr in _data_arrays(root):
         if arr.shape[0] < end:
