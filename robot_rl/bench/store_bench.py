@@ -97,7 +97,7 @@ class StoreBenchConfig:
 
 def run(cfg: StoreBenchConfig) -> dict:
     from robot_rl.bench.common import write_json
-    from robot_rl.data.sampler_bench import bench_samplers
+    from robot_rl.bench.sampler_bench import bench_samplers
 
     frames = camera_frames(30)
     with tempfile.TemporaryDirectory(dir=cfg.workdir) as tmp:
