@@ -107,5 +107,5 @@ def run(cfg: StoreBenchConfig) -> dict:
                 codec: record(Path(tmp) / f"codec_{codec}", cfg.compare_seconds, codec, frames)
                 for codec in ("lz4", "zstd", "none")
             }
-        results.update(bench_samplers(Path(tmp) / "sampler"))
+        results.update(bench_samplers(tmp))
     return write_json(cfg.json, "store", results)
