@@ -168,7 +168,7 @@ class EpisodeWriter:
         end, where the next writer open truncates them."""
         self.active = False
         self._buffers = {k: [] for k in self._buffers}
-        for key, arr in self._arrays.items():
+        for arr in self._arrays.values():
             if arr.shape[0] > self.start:
                 try:
                     arr.resize((self.start, *arr.shape[1:]))
