@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import tyro
@@ -20,4 +21,18 @@ def store(cfg: Annotated[StoreBenchConfig, Flat]) -> int:
     return 0
 
 
-COMMANDS = {"store": store}
+def sim(json: Path = Path("out/bench/sim.json"), steps: int = 300, image_steps: int = 100) -> int:
+    """Environment steps per second of every mirror task, state-only and with two 128x128 cameras.
+
+    Args:
+        json: Where to write the results (JSON).
+        steps: Control steps timed per task without images.
+        image_steps: Control steps timed per task with two 128x128 cameras.
+    """
+    from robot_rl.bench.sim_bench import run_sim_bench
+
+    run_sim_bench(json, steps=steps, image_steps=image_steps)
+    return 0
+
+
+COMMANDS = {"store": store, "sim": sim}

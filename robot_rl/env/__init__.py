@@ -1,0 +1,1 @@
+"""RobotEnv (gymnasium) = devices + task; chunk executor; safety layer."""
