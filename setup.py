@@ -75,6 +75,7 @@ setup(
         "ros-wheels": ROS_WHEELS,
         "realsense": ["pyrealsense2>=2.55"],
         "franka": ["franky-control", "franky-sim"],
+        "teleop": ["hidapi"],  # SpaceMouse (HID); keyboard and gamepad need nothing extra
         "vlm": ["transformers>=4.40"],
         "dev": [
             "pytest>=8",

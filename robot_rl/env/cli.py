@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -11,22 +12,27 @@ import numpy as np
 from robot_rl.tasks.registry import TASKS
 
 TaskName = Literal[tuple(TASKS)]  # type: ignore[valid-type]
+Demonstrator = Literal["expert", "keyboard", "spacemouse", "gamepad"]
 
 
 def collect(task: TaskName, episodes: int = 20, store: Path = Path("out/sim_demos.zarr"),
-            teleop: Literal["expert"] = "expert", noise: float = 0.0, seed: int | None = None,
+            teleop: Demonstrator = "expert", noise: float = 0.0, seed: int | None = None,
             images: bool = True, image_size: int = 128) -> int:
     """Record demonstrations of a task on the MuJoCo mirror into an EpisodeStore (zarr).
 
-    Every episode is written with its success label (the task's own predicate). Keyboard and
-    SpaceMouse teleoperation arrive with the teleop devices; today the demonstrator is the task's
-    scripted expert.
+    Every episode is written with its success label: the task's own predicate for the scripted
+    expert; with a human device (keyboard, SpaceMouse, gamepad) the device's command is the action at
+    every control step (paced to the task's control rate), and its buttons end the episode: success
+    (label True), discard (dropped, not counted), next episode (label = the predicate). Episodes also
+    end at the task's episode length. Controls are printed at start; a live viewer opens when a
+    display exists, otherwise status lines are printed.
 
     Args:
         task: Registered task name.
         episodes: Number of episodes to record.
         store: Store directory; created if missing, appended to if it exists with the same keys.
-        teleop: Who demonstrates: "expert" (the task's scripted expert).
+        teleop: Who demonstrates: "expert" (the task's scripted expert), or a human through
+            "keyboard" (this terminal), "spacemouse" (3Dconnexion, hidapi) or "gamepad" (evdev).
         noise: Std of Gaussian noise on the expert's normalised actions (0 = clean demos).
         seed: Seed of the first episode (episode k uses seed + k); default: the number of episodes
             already in the store, so appending never repeats a scene.
@@ -39,14 +45,30 @@ def collect(task: TaskName, episodes: int = 20, store: Path = Path("out/sim_demo
     from robot_rl.env.robot_env import RobotEnv
     from robot_rl.env.specs import episode_specs
 
-    env = RobotEnv(task, images=images, image_size=(image_size, image_size))
-    cfg = env.task.config
-    attrs = {"task": task, "prompt": env.task.prompt(), "task_config": dataclasses.asdict(cfg),
-             "controller": dataclasses.asdict(env.sim.controller.cfg),
-             "safety": dataclasses.asdict(cfg.safety()),
-             "rig": "mujoco_mirror", "recorded_by": "robot-rl sim collect"}
-    db = EpisodeStore.create(store, episode_specs(env.observation_space), attrs, exist_ok=True)
+    device = None
+    if teleop != "expert":  # open the device first: a missing device must not leave a new empty store
+        from robot_rl.drivers.teleop_registry import make_teleop
+
+        try:
+            device = make_teleop(teleop)
+        except (RuntimeError, ImportError) as e:
+            print(f"robot-rl sim collect: {e}", file=sys.stderr)
+            return 1
+    try:
+        env = RobotEnv(task, images=images, image_size=(image_size, image_size))
+        cfg = env.task.config
+        attrs = {"task": task, "prompt": env.task.prompt(), "task_config": dataclasses.asdict(cfg),
+                 "controller": dataclasses.asdict(env.sim.controller.cfg),
+                 "safety": dataclasses.asdict(cfg.safety()),
+                 "rig": "mujoco_mirror", "recorded_by": "robot-rl sim collect"}
+        db = EpisodeStore.create(store, episode_specs(env.observation_space), attrs, exist_ok=True)
+    except BaseException:
+        if device is not None:
+            device.close()  # e.g. give the terminal back before the traceback prints
+        raise
     first = db.n_episodes if seed is None else seed
+    if device is not None:
+        return _collect_human(env, db, device, store, task, first, episodes)
     n_success = 0
     with db, tqdm(range(episodes), desc=f"collect {task}", unit="ep") as bar:
         for k in bar:
@@ -56,6 +78,20 @@ def collect(task: TaskName, episodes: int = 20, store: Path = Path("out/sim_demo
         total = db.n_episodes
     env.close()
     print(f"{store}: recorded {episodes} episodes of {task} ({n_success} successful); "
+          f"{total} episodes in store")
+    return 0
+
+
+def _collect_human(env, db, device, store: Path, task: str, first: int, episodes: int) -> int:
+    from robot_rl.env.teleop_collect import collect_teleop
+
+    try:
+        with db, device:
+            n_done, n_success = collect_teleop(env, db, device, task, first, episodes)
+            total = db.n_episodes
+    finally:
+        env.close()
+    print(f"{store}: recorded {n_done} episodes of {task} by {device.name} ({n_success} successful); "
           f"{total} episodes in store")
     return 0
 
