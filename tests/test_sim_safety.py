@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import numpy as np
 import pytest
 
@@ -85,3 +88,35 @@ def test_estop_latches_until_clear_error(model):
         arm.command(s.ee_pos, s.ee_quat, 1.0)  # still latched: no silent recovery
     arm.clear_error()
     arm.command(s.ee_pos, s.ee_quat, 1.0)
+
+
+def test_velocity_limit_uses_time_since_last_command(model):
+    arm, sim = _arm(model, dataclasses.replace(CFG, max_linear_velocity=0.1, max_angular_velocity=1.0))
+    s = arm.state()
+    arm.command(s.ee_pos + [0.0, 0.0, -0.3], s.ee_quat, 1.0)  # first command: one control period
+    assert np.linalg.norm(sim.target_pos - s.ee_pos) == pytest.approx(0.01)
+    first = sim.target_pos.copy()
+    sim.advance(0.02)  # commands 5x faster than the control rate: proportionally smaller steps
+    arm.command(s.ee_pos + [0.0, 0.0, -0.3], s.ee_quat, 1.0)
+    assert np.linalg.norm(sim.target_pos - first) == pytest.approx(0.002, rel=1e-3)
+    assert arm.counters.clipped_velocity == 2
+    sim.advance(0.02)
+    arm.command(sim.target_pos, rot.multiply(rot.from_rotvec([0, 0, 0.5]), s.ee_quat), 1.0)
+    assert rot.angle_between(sim.target_quat[[1, 2, 3, 0]], s.ee_quat) == pytest.approx(0.02, rel=1e-3)
+
+
+def test_watchdog_thread_holds_without_a_caller(model):
+    arm, sim = _arm(model)
+    thread_arm = SafeArm(arm.arm, CFG, watchdog_thread=True, poll_period=0.01)
+    try:
+        s = thread_arm.state()
+        thread_arm.command(s.ee_pos + [0.0, 0.0, -0.05], s.ee_quat, 1.0)
+        with thread_arm._lock:  # the mirror is not thread-safe: advance it while the watchdog waits
+            sim.advance(0.35)
+        deadline = time.monotonic() + 2.0
+        while thread_arm.counters.watchdog_holds == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert thread_arm.counters.watchdog_holds == 1
+        np.testing.assert_allclose(sim.target_pos, thread_arm.arm.state().ee_pos)
+    finally:
+        thread_arm.stop_watchdog()

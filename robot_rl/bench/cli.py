@@ -35,4 +35,17 @@ def sim(json: Path = Path("out/bench/sim.json"), steps: int = 300, image_steps: 
     return 0
 
 
-COMMANDS = {"store": store, "sim": sim}
+def franka(json: Path = Path("out/bench/franka.json"), trials: int = 50) -> int:
+    """Franka driver against franky-sim: command roundtrip p99 and safety watchdog reaction.
+
+    Args:
+        json: Where to write the results (JSON).
+        trials: Roundtrip trials (watchdog trials: a tenth of it, at least 3).
+    """
+    from robot_rl.bench.franka_bench import run_franka_bench
+
+    run_franka_bench(json, n=trials)
+    return 0
+
+
+COMMANDS = {"store": store, "sim": sim, "franka": franka}
