@@ -73,7 +73,8 @@ setup(
     ],
     extras_require={
         "ros-wheels": ROS_WHEELS,
-        "realsense": ["pyrealsense2>=2.55"],
+        "realsense": ["pyrealsense2>=2.59"],  # .db3 recordings, set_device: tested with 2.59.1
+        "uvc": ["opencv-python-headless>=4.8"],
         "franka": ["franky-control", "franky-sim"],
         "teleop": ["hidapi"],  # SpaceMouse (HID); keyboard and gamepad need nothing extra
         "vlm": ["transformers>=4.40"],

@@ -52,6 +52,10 @@ class ClockMap:
 
     The offset host - robot is the smallest seen (the least-delayed sample); when a sample arrives
     more than `resync` s later than the map predicts (drift, stall), the map re-anchors on it.
+    Cameras use drivers/clock_sync.ClockMapper (a windowed minimum checked against frame counts);
+    state reads here are sparse and a simulated robot's clock can run slower than real time, so this
+    map re-anchors on lateness instead (with the windowed minimum, franky-sim under load delayed the
+    watchdog by 1.5 s).
     """
 
     def __init__(self, resync: float) -> None:

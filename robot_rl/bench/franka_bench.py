@@ -14,12 +14,10 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from robot_rl.bench.common import write_json
 from robot_rl.drivers.base import Arm, ArmState
 from robot_rl.env.safety import SafeArm, SafetyConfig
 
@@ -85,9 +83,8 @@ def watchdog_reaction_ms(arm: Arm, config: SafetyConfig, n: int = 5) -> np.ndarr
     return np.asarray(out)
 
 
-def run_franka_bench(json_path: str | Path, n: int = 50,
-                     config: SafetyConfig | None = None) -> dict[str, Any]:
-    """Start franky-sim, measure both numbers and write JSON to `json_path`."""
+def franka_numbers(n: int = 50, config: SafetyConfig | None = None) -> dict[str, Any]:
+    """Start franky-sim and measure the command roundtrip and the watchdog reaction."""
     from robot_rl.drivers.franka import FrankaArm
     from robot_rl.drivers.franka_config import FrankaConfig
     from robot_rl.drivers.franka_sim import FrankySim
@@ -110,4 +107,4 @@ def run_franka_bench(json_path: str | Path, n: int = 50,
         "trials": {"roundtrip": len(rt), "watchdog": len(wd)},
         "peer": "franky-sim (MuJoCo, libfranka protocol on loopback)",
     }
-    return write_json(json_path, "franka", results)
+    return results
