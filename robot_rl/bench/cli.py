@@ -35,17 +35,84 @@ def sim(json: Path = Path("out/bench/sim.json"), steps: int = 300, image_steps: 
     return 0
 
 
-def franka(json: Path = Path("out/bench/franka.json"), trials: int = 50) -> int:
-    """Franka driver against franky-sim: command roundtrip p99 and safety watchdog reaction.
+def devices(json: Path = Path("out/bench/devices.json"), frames: int = 300, trials: int = 50) -> int:
+    """Device drivers against their real peers: RealSense read latency (librealsense software device),
+    Franka command roundtrip and safety-watchdog reaction (franky-sim on loopback).
 
     Args:
         json: Where to write the results (JSON).
-        trials: Roundtrip trials (watchdog trials: a tenth of it, at least 3).
+        frames: Frames injected for the camera latency.
+        trials: Franka roundtrip trials (watchdog trials: a tenth of it, at least 3).
     """
-    from robot_rl.bench.franka_bench import run_franka_bench
+    from robot_rl.bench.common import write_json
+    from robot_rl.bench.devices_bench import camera_read_latency
+    from robot_rl.bench.franka_bench import franka_numbers
 
-    run_franka_bench(json, n=trials)
+    write_json(json, "devices", {**camera_read_latency(frames), **franka_numbers(trials)})
     return 0
 
 
-COMMANDS = {"store": store, "sim": sim, "franka": franka}
+def ros(json: Path = Path("out/bench/ros.json"), duration: float = 60.0,
+        jitter_duration: float = 10.0) -> int:
+    """ROS 2 across processes: two 640x480 colour streams at 30 Hz into the recorder (latency p99, drop
+    rate) and control-loop timer jitter at 10 Hz and 100 Hz.
+
+    Args:
+        json: Where to write the results (JSON).
+        duration: Seconds of image streaming.
+        jitter_duration: Seconds per control-loop rate.
+    """
+    from robot_rl.bench.ros_bench import run_ros_bench
+
+    run_ros_bench(json, duration=duration, jitter_duration=jitter_duration)
+    return 0
+
+
+def policy_latency(json: Path = Path("out/bench/policy_latency.json"), reps: int = 200, ddpm_reps: int = 30,
+                   threads: int = 1) -> int:
+    """Per-chunk sampling latency (p50/p99) of the diffusion policy on CPU: DDIM 4/8/16 and DDPM 100,
+    state-only and two 96x96 cameras.
+
+    Args:
+        json: Where to write the results (JSON).
+        reps: Timed chunks per DDIM setting.
+        ddpm_reps: Timed chunks for DDPM 100 (slow).
+        threads: torch threads.
+    """
+    from robot_rl.bench.latency_bench import run
+
+    run(json, reps=reps, ddpm_reps=ddpm_reps, threads=threads)
+    return 0
+
+
+def bc(json: Path = Path("out/bench/bc.json"), images: bool = False, state: bool = True, demos: int = 50,
+       steps: int = 8000, minutes: float = 13.0, image_steps: int = 3000, image_minutes: float = 13.0,
+       eval_episodes: int = 50, image_size: int = 96, threads: int = 2, seed: int = 0,
+       keep: Path | None = None) -> int:
+    """Behaviour cloning on pick_cube: collect scripted demos, train the quick diffusion-policy config on CPU
+    within a step and wall-clock budget, evaluate closed-loop (success rate, 95% CI, train time).
+
+    Args:
+        json: Where to write the results (JSON).
+        images: Also run the image variant (robot state + front/wrist cameras, no privileged state).
+        state: Run the state-observation variant.
+        demos: Scripted demonstrations per variant.
+        steps: Training steps of the state variant.
+        minutes: Wall-clock training budget of the state variant.
+        image_steps: Training steps of the image variant.
+        image_minutes: Wall-clock training budget of the image variant.
+        eval_episodes: Evaluation episodes per variant.
+        image_size: Camera image side (pixels) of the image variant.
+        threads: torch CPU threads for training and evaluation.
+        seed: Seed of the demos (episode k uses seed + k) and of training.
+        keep: Keep stores and checkpoints in this directory (default: a temporary directory, removed).
+    """
+    from robot_rl.bench.bc_bench import run
+
+    variants = tuple(v for v, on in (("state", state), ("images", images)) if on)
+    run(json, variants, demos, steps, minutes, image_steps, image_minutes, eval_episodes, image_size, threads,
+        seed, keep)
+    return 0
+
+
+COMMANDS = {"store": store, "sim": sim, "devices": devices, "ros": ros, "policy-latency": policy_latency, "bc": bc}
