@@ -24,6 +24,8 @@ def _share_files(folder: str, patterns: tuple[str, ...]) -> list[tuple[str, list
     return sorted(out.items())
 
 
+ROS_NODES = ["camera_node", "arm_node", "teleop_node", "teleop_bridge", "sim_node", "recorder_node"]
+
 ROS_WHEELS = [
     "ros-rclpy",
     "ros-rmw-fastrtps-cpp",  # named explicitly, or `import rclpy` cannot find librmw_fastrtps_cpp.so
@@ -87,6 +89,10 @@ setup(
             "setuptools<80",  # colcon's `develop --editable` was removed in setuptools 80
         ],
     },
-    entry_points={"console_scripts": ["robot-rl = robot_rl.cli:main"]},
+    entry_points={"console_scripts": [
+        "robot-rl = robot_rl.cli:main",
+        # ROS 2 nodes (`ros2 run robot_rl <node>`; launch files name these executables)
+        *(f"{node} = robot_rl.ros.{node}:main" for node in ROS_NODES),
+    ]},
     zip_safe=False,
 )

@@ -33,15 +33,43 @@ def _bench() -> Commands:
     return COMMANDS
 
 
+def _ros() -> Commands:
+    from robot_rl.ros.cli import COMMANDS
+
+    return COMMANDS
+
+
+def _reward() -> Commands:
+    from robot_rl.rewards.cli import COMMANDS
+
+    return COMMANDS
+
+
 def _demo() -> Commands:
     from robot_rl.demo import demo
 
     return demo
 
 
+def _train() -> Commands:
+    from robot_rl.rl.train_cli import train
+
+    return train
+
+
+def _eval() -> Commands:
+    from robot_rl.rl.train_cli import evaluate_checkpoint
+
+    return evaluate_checkpoint
+
+
 GROUPS["data"] = ("inspect, validate, repair, export and plot episode stores", _data)
 GROUPS["sim"] = ("MuJoCo mirror: collect demonstrations, render rollouts", _sim)
 GROUPS["bench"] = ("benchmarks that write JSON results (robot-rl bench NAME --json PATH)", _bench)
+GROUPS["train"] = ("train the diffusion chunk policy (and chunked critic) on an episode store", _train)
+GROUPS["eval"] = ("evaluate a checkpoint: success rate with 95% CI, episode length, videos", _eval)
+GROUPS["ros"] = ("ROS 2 node graphs: run them without ros2 launch (`up`), regenerate launch files", _ros)
+GROUPS["reward"] = ("success rewards from camera frames: train, eval, relabel a store, preferences", _reward)
 GROUPS["demo"] = ("run the main job on the MuJoCo mirror and write a report", _demo)
 
 

@@ -1,0 +1,84 @@
+"""A small synchronous client of a running graph (tests, benchmarks, scripts): call services, watch
+topics. Uses its own rclpy context, so it can be created and shut down repeatedly in one process."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from std_srvs.srv import SetBool, Trigger
+
+from robot_rl.ros import qos
+
+
+class GraphClient:
+    def __init__(self, name: str = "robot_rl_client") -> None:
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.messages: dict[str, list[tuple[float, Any]]] = {}
+
+    def spin(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=min(0.05, max(end - time.monotonic(), 0.0)))
+
+    def call(self, service: str, srv_type=Trigger, timeout: float = 10.0, **fields) -> Any:
+        """Call a service; returns the response (raises TimeoutError if it never answers)."""
+        client = self.node.create_client(srv_type, service)
+        try:
+            if not client.wait_for_service(timeout_sec=timeout):
+                raise TimeoutError(f"service {service} did not appear within {timeout} s")
+            future = client.call_async(srv_type.Request(**fields))
+            self.executor.spin_until_future_complete(future, timeout_sec=timeout)
+            if not future.done():
+                raise TimeoutError(f"service {service} did not answer within {timeout} s")
+            return future.result()
+        finally:
+            self.node.destroy_client(client)
+
+    def trigger(self, service: str, timeout: float = 10.0) -> str:
+        """Call a std_srvs/Trigger service; raises RuntimeError if it reports failure."""
+        r = self.call(service, Trigger, timeout)
+        if not r.success:
+            raise RuntimeError(f"{service}: {r.message}")
+        return r.message
+
+    def set_bool(self, service: str, value: bool, timeout: float = 10.0) -> str:
+        r = self.call(service, SetBool, timeout, data=value)
+        if not r.success:
+            raise RuntimeError(f"{service}: {r.message}")
+        return r.message
+
+    def watch(self, topic: str, msg_type, profile=qos.SENSOR, keep: int = 10000) -> list[tuple[float, Any]]:
+        """Record (host monotonic arrival time, message) of `topic` into the returned list while spinning."""
+        box = self.messages.setdefault(topic, [])
+
+        def on_msg(msg) -> None:
+            box.append((time.monotonic(), msg))
+            del box[:-keep]
+        self.node.create_subscription(msg_type, topic, on_msg, profile)
+        return box
+
+    def wait_for(self, predicate, timeout: float, what: str) -> None:
+        end = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > end:
+                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            self.spin(0.05)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
