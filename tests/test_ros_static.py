@@ -13,7 +13,7 @@ import yaml
 
 from robot_rl.ros import launch_files
 from robot_rl.ros.configs import CONFIGS
-from robot_rl.ros.graph import GRAPHS, interfaces
+from robot_rl.ros.graph import DEFAULT_RIG, GRAPHS, interfaces
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ def _console_scripts() -> dict[str, str]:
     return {ep.name: ep.value.replace(" ", "") for ep in eps if ep.group == "console_scripts"}
 
 
-def _resolve(path: str, rig: str = "default") -> Path:
+def _resolve(path: str, rig: str = DEFAULT_RIG) -> Path:
     path = path.replace("$(find-pkg-share robot_rl)", str(ROOT)).replace("$(var rig)", rig)
     assert "$(" not in path, path
     return Path(path)

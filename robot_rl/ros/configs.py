@@ -81,7 +81,7 @@ class CameraNodeConfig:
     """camera_node: one Camera → realsense-ros-style topics under the node's own name."""
 
     driver: str = "pattern"
-    """Camera driver: "realsense" or "pattern" (synthetic frames, for tests and benchmarks)."""
+    """Camera driver: "realsense", "uvc" or "pattern" (synthetic frames, for tests and benchmarks)."""
     serial: str = ""
     """Device serial number ("" = the only connected device)."""
     width: int = 640

@@ -116,15 +116,16 @@ class ScriptedTeleop(TeleopDevice):
 
 
 def make_camera(name: str, cfg: CameraNodeConfig) -> Camera:
+    """The node's camera: "pattern" (synthetic), or a driver from drivers/camera_registry.py, where
+    `serial` is the RealSense serial or the UVC device (index or /dev/video path)."""
     if cfg.driver == "pattern":
         return PatternCamera(name, cfg.width, cfg.height, cfg.fps, cfg.depth)
-    if cfg.driver == "realsense":
-        from robot_rl.drivers.realsense import RealSenseCamera
-        from robot_rl.drivers.realsense_config import RealSenseConfig
+    from robot_rl.drivers.camera_registry import make_camera as open_camera
 
-        return RealSenseCamera(RealSenseConfig(name=name, serial=cfg.serial, width=cfg.width,
-                                               height=cfg.height, fps=cfg.fps, depth=cfg.depth))
-    raise ValueError(f"unknown camera driver {cfg.driver!r}; known: pattern, realsense")
+    mode = {"name": name, "width": cfg.width, "height": cfg.height, "fps": cfg.fps}
+    if cfg.driver == "uvc":
+        return open_camera("uvc", device=cfg.serial, **mode)
+    return open_camera(cfg.driver, serial=cfg.serial, depth=cfg.depth, **mode)
 
 
 def make_arm(cfg: ArmNodeConfig) -> Arm:

@@ -15,10 +15,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from robot_rl.env.rig import RigConfig
 from robot_rl.ros import configs as c
 
 ENV = {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
 PACKAGE = "robot_rl"
+DEFAULT_RIG = "franka_2x_realsense"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +114,7 @@ def collect() -> Graph:
         NodeSpec("recorder_node", "recorder", params={"control_hz": 10.0, "cameras": cams},
                  arg_params={"store": "store", "task": "task", "rig": "rig"}),
     )
-    args = (Arg("rig", "default", "rig: loads config/rig_<rig>.yaml (drivers, serials, addresses)"),
+    args = (Arg("rig", DEFAULT_RIG, "rig: hardware/rigs/<rig>.yaml (as config/rig_<rig>.yaml)"),
             Arg("use_sim", "false", "run the MuJoCo mirror graph (sim_collect) instead of the hardware"),
             TASK, STORE, Arg("teleop", "spacemouse", "teleop device: spacemouse, keyboard, gamepad"))
     return Graph("collect", "hardware demonstration collection for a rig", nodes, args, rig_file=True)
@@ -121,14 +123,35 @@ def collect() -> Graph:
 GRAPHS = {"collect": collect, "sim_collect": sim_collect}
 
 
-def param_file(graph: Graph, rig: bool = False) -> dict[str, Any]:
-    """The graph's parameter file (or the default rig's) as a dict keyed by fully qualified node name."""
+def param_file(graph: Graph) -> dict[str, Any]:
+    """The graph's parameter file as a dict keyed by fully qualified node name."""
     out = {}
     for n in graph.nodes:
-        params = n.rig_params if rig else n.params
-        if params:
-            values = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+        if n.params:
+            values = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in n.params.items()}
             out[n.fqn] = {"ros__parameters": values}
+    return out
+
+
+def rig_param_file(graph: Graph, rig: RigConfig) -> dict[str, Any]:
+    """config/rig_<rig>.yaml for `graph`, derived from the rig file (hardware/rigs/<rig>.yaml), the one
+    place a rig is described: arm driver/address and safety limits, cameras by serial and mode."""
+    cams = {c.name: c for c in rig.cameras}
+    graph_cams = [n.name for n in graph.nodes if n.executable == "camera_node"]
+    if sorted(cams) != sorted(graph_cams):
+        raise ValueError(f"rig {rig.name} has cameras {sorted(cams)}; graph {graph.name} expects "
+                         f"{graph_cams}")
+    s = rig.safety
+    arm = {"driver": rig.arm.driver, "host": rig.arm.host, "workspace_min": list(s.workspace_min),
+           "workspace_max": list(s.workspace_max), "max_translation": s.max_translation,
+           "max_rotation": s.max_rotation, "control_period": s.control_period,
+           "watchdog_periods": s.watchdog_periods}
+    out = {graph.node("arm").fqn: {"ros__parameters": arm}}
+    for name in graph_cams:
+        c = cams[name]
+        out[graph.node(name).fqn] = {"ros__parameters": {
+            "driver": c.driver, "serial": c.serial, "width": c.width, "height": c.height, "fps": c.fps,
+            "depth": c.depth}}
     return out
 
 
