@@ -56,6 +56,8 @@ def test_sim_collect_three_episodes_and_recorder_kill(ros_env, tmp_path):
         procs.start()
         status = client.watch("/recorder/status", String, qos.LATCHED)
         client.wait_for(lambda: _status(status).get("waiting_for") == [], 60, "every recorder stream")
+        targets = client.watch("/arm/target_pose", PoseStamped)  # the bridge is steering the arm
+        client.wait_for(lambda: len(targets) > 2, 60, "teleop_bridge targets")
         for label in labels:
             client.trigger("/sim/reset")
             client.trigger("/recorder/start")
