@@ -57,6 +57,12 @@ def _train() -> Commands:
     return train
 
 
+def _practice() -> Commands:
+    from robot_rl.rl.practice_cli import practice
+
+    return practice
+
+
 def _eval() -> Commands:
     from robot_rl.rl.train_cli import evaluate_checkpoint
 
@@ -68,6 +74,7 @@ GROUPS["sim"] = ("MuJoCo mirror: collect demonstrations, render rollouts", _sim)
 GROUPS["bench"] = ("benchmarks that write JSON results (robot-rl bench NAME --json PATH)", _bench)
 GROUPS["train"] = ("train the diffusion chunk policy (and chunked critic) on an episode store", _train)
 GROUPS["eval"] = ("evaluate a checkpoint: success rate with 95% CI, episode length, videos", _eval)
+GROUPS["practice"] = ("autonomous practice on a mirror task: episodes, verified resets", _practice)
 GROUPS["ros"] = ("ROS 2 node graphs: run them without ros2 launch (`up`), regenerate launch files", _ros)
 GROUPS["reward"] = ("success rewards from camera frames: train, eval, relabel a store, preferences", _reward)
 GROUPS["demo"] = ("run the main job on the MuJoCo mirror and write a report", _demo)

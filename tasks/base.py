@@ -3,7 +3,9 @@
 A task folder holds scene.xml (MJCF including `franka_panda.xml` and `tabletop.xml` from
 hardware/models), config.py (a TaskConfig subclass), task.py (a `Task` subclass: reset
 randomisation, success predicate on MjData, privileged object state), expert.py (a scripted
-`Expert`) and prompt.txt (the language prompt for VLM rewards). Non-Python files are package data,
+`Expert`), reset.py (a scripted `ResetScript` that puts the scene back through the normal action
+path, and `start_checks`, the "reset state" predicate) and prompt.txt (the language prompt for VLM
+rewards). Non-Python files are package data,
 read through importlib.resources.
 
 Actions are normalised to [-1, 1]^7: (dx, dy, dz, droll, dpitch, dyaw, gripper). The first six scale
@@ -113,6 +115,16 @@ class Task:
         """A scripted expert; `noise` is the std of Gaussian noise on its normalised actions."""
         raise NotImplementedError
 
+    def reset_script(self, home_pos: np.ndarray, rng: np.random.Generator) -> ResetScript:
+        """A scripted reset procedure finishing near `home_pos` (m, base frame), randomised by `rng`."""
+        raise NotImplementedError
+
+    def start_checks(self, state: dict[str, np.ndarray], home_pos: np.ndarray) -> dict[str, bool]:
+        """The "reset state" predicate by named check on full state (as `info["state"]`): the scene is
+        inside the task's start distribution (object in its randomisation region, gripper as at the
+        start, TCP near `home_pos`). All True = a valid start state."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ actions
     def command(self, action: np.ndarray, s: ArmState) -> tuple[np.ndarray, np.ndarray, float]:
         """Normalised action (7,) → TCP target position (m), orientation (xyzw), gripper opening (0..1)."""
@@ -155,3 +167,32 @@ class Expert:
             dpos *= max_speed / n
         drot = rot.difference(quat, state["ee_quat"]) / cfg.rot_scale
         return np.concatenate([dpos, np.clip(drot, -1, 1), [2.0 * gripper - 1.0]])
+
+
+class ResetScript(Expert):
+    """Scripted reset procedure on full state, run action by action like an expert until `done`.
+
+    Ends near `home_pos` (m, base frame) jittered by `home_jitter` (m) and a yaw jitter (rad) drawn
+    from `rng`, so consecutive episodes do not start from the same pose (as the task's reset does
+    with `home_q_noise`)."""
+
+    home_jitter = 0.02
+    yaw_jitter = 0.05
+
+    def __init__(self, config: TaskConfig, home_pos: np.ndarray, rng: np.random.Generator) -> None:
+        self.home = np.asarray(home_pos, dtype=float) + rng.uniform(-1, 1, 3) * self.home_jitter
+        self.home_quat = rot.multiply(rot.from_rotvec([0.0, 0.0, rng.uniform(-1, 1) * self.yaw_jitter]), DOWN)
+        self.done, self.phase, self.timer = False, "start", 0
+        self.failed = ""
+        """Set when the script sees it cannot finish (e.g. an object out of its reach): stop early."""
+        super().__init__(config, 0.0, rng)
+
+    def go_home(self, s: dict[str, np.ndarray], gripper: float) -> np.ndarray:
+        """Action towards the (jittered) home pose; sets `done` once there."""
+        near = np.linalg.norm(self.home - s["ee_pos"]) < 0.01
+        if near and rot.angle_between(self.home_quat, s["ee_quat"]) < 0.05:
+            self.done = True
+        return self.move(s, self.home, self.home_quat, gripper)
+
+    def set_phase(self, phase: str) -> None:
+        self.phase, self.timer = phase, 0

@@ -9,6 +9,11 @@ Action: Box [-1, 1]^7, mapped by the task to a TCP target (see robot_rl/tasks/ba
 Reward: 1.0 on steps whose state satisfies the task's success predicate, else 0.0.
 Info: `success` (bool), `time` (sim time, s), `state` (robot + privileged state, for experts and
 logging), `safety` (counters of the safety layer).
+
+Episode starts: `reset(seed=...)` teleports the scene to a randomised start state (the mirror's
+shortcut, also how the scene is first set up); `reset(options={"teleport": False})` keeps the physical
+scene where a reset procedure (robot_rl/resets) left it and only restarts the episode bookkeeping
+(step counter); sim time keeps running then, as a real clock would.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class RobotEnv(gym.Env):
     """`task`: registry name or Task. `images`: render the task's cameras into the observation."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    hardware = False
+    """The scene is a simulation (teleport resets allowed); a hardware env sets True."""
 
     def __init__(self, task: str | Task, images: bool = True, depth: bool = False,
                  image_size: tuple[int, int] | None = None, controller: ControllerConfig | None = None,
@@ -56,11 +63,15 @@ class RobotEnv(gym.Env):
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """`options["teleport"]` (default True): randomise the scene by teleporting it; False keeps it."""
         super().reset(seed=seed)
-        self.sim.reset()
-        self.arm.clear_error()
-        self.task.reset(self.sim, self.np_random)
-        self.sim.data.time = 0.0
+        if (options or {}).get("teleport", True):
+            self.sim.reset()
+            self.arm.clear_error()
+            self.task.reset(self.sim, self.np_random)
+            self.sim.data.time = 0.0
+        else:
+            self.arm.clear_error()  # the first command of the episode starts from the current pose
         self.steps = 0
         return self._observe(), self._info()
 
@@ -91,6 +102,10 @@ class RobotEnv(gym.Env):
         robot = {"ee_pos": s.ee_pos, "ee_quat": s.ee_quat, "gripper": np.array([s.gripper]), "q": s.q}
         out = {k: np.asarray(v, dtype=np.float32) for k, v in robot.items()}
         return out | self.task.privileged(self.sim)
+
+    def observe(self) -> dict[str, np.ndarray]:
+        """The current observation (as returned by reset/step)."""
+        return self._observe()
 
     def _observe(self) -> dict[str, np.ndarray]:
         cfg = self.task.config

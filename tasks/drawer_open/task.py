@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.drivers.mujoco.sim import MujocoSim
-from robot_rl.tasks.base import Expert, Task
+from robot_rl.tasks.base import Expert, ResetScript, Task
 from robot_rl.tasks.drawer_open.config import DrawerOpenConfig
 
 
@@ -41,3 +41,13 @@ class DrawerOpen(Task):
         from robot_rl.tasks.drawer_open.expert import DrawerOpenExpert
 
         return DrawerOpenExpert(self.config, noise, rng)
+
+    def reset_script(self, home_pos: np.ndarray, rng: np.random.Generator) -> ResetScript:
+        from robot_rl.tasks.drawer_open.reset import DrawerOpenReset
+
+        return DrawerOpenReset(self.config, home_pos, rng)
+
+    def start_checks(self, state: dict[str, np.ndarray], home_pos: np.ndarray) -> dict[str, bool]:
+        from robot_rl.tasks.drawer_open.reset import start_checks
+
+        return start_checks(self.config, state, home_pos)

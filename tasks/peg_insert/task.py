@@ -6,7 +6,7 @@ import numpy as np
 
 from robot_rl.drivers.mujoco.sim import MujocoSim
 from robot_rl.env import rotations as rot
-from robot_rl.tasks.base import Expert, Task
+from robot_rl.tasks.base import Expert, ResetScript, Task
 from robot_rl.tasks.peg_insert.config import PegInsertConfig
 
 GRASP_SETTLE = 0.3  # s of physics for the fingers to close on the peg at reset
@@ -58,3 +58,13 @@ class PegInsert(Task):
         from robot_rl.tasks.peg_insert.expert import PegInsertExpert
 
         return PegInsertExpert(self.config, noise, rng)
+
+    def reset_script(self, home_pos: np.ndarray, rng: np.random.Generator) -> ResetScript:
+        from robot_rl.tasks.peg_insert.reset import PegInsertReset
+
+        return PegInsertReset(self.config, home_pos, rng)
+
+    def start_checks(self, state: dict[str, np.ndarray], home_pos: np.ndarray) -> dict[str, bool]:
+        from robot_rl.tasks.peg_insert.reset import start_checks
+
+        return start_checks(self.config, state, home_pos)

@@ -9,9 +9,12 @@ from robot_rl.tasks.base import DOWN, Expert
 
 
 def grasp_yaw(object_quat: np.ndarray) -> float:
-    """Gripper yaw (rad) aligning the fingers with a face of a square object, in [-π/4, π/4]."""
-    x_axis = rot.multiply(rot.multiply(object_quat, [1.0, 0, 0, 0]), rot.conjugate(object_quat))[:3]
-    yaw = float(np.arctan2(x_axis[1], x_axis[0]))
+    """Gripper yaw (rad) aligning the fingers with a face of a square object, in [-π/4, π/4]. Uses the
+    object's most horizontal axis, so a cube lying on any face is handled (the x axis when z is up)."""
+    axes = [rot.multiply(rot.multiply(object_quat, [*e, 0.0]), rot.conjugate(object_quat))[:3]
+            for e in np.eye(3)]
+    axis = min(axes, key=lambda a: abs(a[2]))  # x and y tie when z is up: same yaw modulo π/2
+    yaw = float(np.arctan2(axis[1], axis[0]))
     return (yaw + np.pi / 4) % (np.pi / 2) - np.pi / 4
 
 

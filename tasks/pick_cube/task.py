@@ -6,7 +6,7 @@ import numpy as np
 
 from robot_rl.drivers.mujoco.sim import MujocoSim
 from robot_rl.env import rotations as rot
-from robot_rl.tasks.base import Expert, Task
+from robot_rl.tasks.base import Expert, ResetScript, Task
 from robot_rl.tasks.pick_cube.config import PickCubeConfig
 
 CUBE_HALF = 0.02  # m, half the cube's edge (scene.xml)
@@ -45,3 +45,13 @@ class PickCube(Task):
         from robot_rl.tasks.pick_cube.expert import PickCubeExpert
 
         return PickCubeExpert(self.config, noise, rng)
+
+    def reset_script(self, home_pos: np.ndarray, rng: np.random.Generator) -> ResetScript:
+        from robot_rl.tasks.pick_cube.reset import PickCubeReset
+
+        return PickCubeReset(self.config, home_pos, rng)
+
+    def start_checks(self, state: dict[str, np.ndarray], home_pos: np.ndarray) -> dict[str, bool]:
+        from robot_rl.tasks.pick_cube.reset import start_checks
+
+        return start_checks(self.config, state, home_pos)

@@ -1,0 +1,1 @@
+"""Reset strategies (scripted, learned backward policy, operator, teleport) and reset verification."""

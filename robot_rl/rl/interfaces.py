@@ -1,0 +1,120 @@
+"""The small interfaces the episode runner drives, and their stock implementations.
+
+- `ChunkPolicy`: `reset()` at each episode start; `__call__(obs) -> (H, A)` normalised actions in [-1, 1].
+- `RewardSource`: `reset()`; `__call__(obs, info) -> (reward, success)`. `MirrorReward` reads the mirror's
+  privileged predicate (`info["success"]`); `ModelReward` adapts a success classifier / VLM reward
+  (robot_rl.rewards: `reset()`, `__call__(obs) -> (probability, flag)`, hysteresis inside).
+- `ExpertChunkPolicy`: the task's scripted expert (with noise) as a chunk policy, until a learned one
+  exists; `CheckpointChunkPolicy`: a trained diffusion chunk policy (`robot-rl train` checkpoint).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from robot_rl.env import rotations as rot
+
+
+class ChunkPolicy(Protocol):
+    name: str
+
+    def reset(self) -> None: ...
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> np.ndarray: ...
+
+
+class RewardSource(Protocol):
+    def reset(self) -> None: ...
+
+    def __call__(self, obs: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> tuple[float, bool]: ...
+
+
+class MirrorReward:
+    """Sparse reward from the mirror's success predicate: 1.0 on steps where it holds."""
+
+    name = "mirror_predicate"
+
+    def reset(self) -> None:
+        pass
+
+    def __call__(self, obs: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> tuple[float, bool]:
+        success = bool(info["success"])
+        return float(success), success
+
+
+class ModelReward:
+    """A learned reward (`model(obs) -> (probability, flag)`): reward 1.0 when its (debounced) flag is up."""
+
+    name = "model"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.last_probability = 0.0
+
+    def reset(self) -> None:
+        self.model.reset()
+
+    def __call__(self, obs: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> tuple[float, bool]:
+        prob, flag = self.model(obs)
+        self.last_probability = float(prob)
+        return float(bool(flag)), bool(flag)
+
+
+class ExpertChunkPolicy:
+    """The task's scripted expert on the observation's `state/*` keys (privileged keys included), planned
+    open-loop over `horizon` steps: between actions the TCP is predicted to move exactly as commanded
+    (objects and gripper as last observed), so the chunk is what the expert would do if tracking were
+    perfect. `noise`: std of Gaussian noise on each normalised action."""
+
+    def __init__(self, task: Any, noise: float = 0.0, horizon: int = 8, seed: int = 0) -> None:
+        self.task, self.noise, self.horizon = task, noise, horizon
+        self.rng = np.random.default_rng(seed)
+        self.name = f"expert(noise={noise})"
+        self.expert = task.expert(noise, self.rng)
+
+    def reset(self) -> None:
+        self.expert.reset()
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> np.ndarray:
+        cfg = self.task.config
+        s = {k.split("/", 1)[1]: np.asarray(v, dtype=float) for k, v in obs.items() if k.startswith("state/")}
+        chunk = np.empty((self.horizon, 7), np.float32)
+        for i in range(self.horizon):
+            a = chunk[i] = self.expert.act(s)
+            s = s | {"ee_pos": s["ee_pos"] + a[:3] * cfg.pos_scale,
+                     "ee_quat": rot.multiply(rot.from_rotvec(a[3:6] * cfg.rot_scale), s["ee_quat"])}
+        return chunk
+
+
+class CheckpointChunkPolicy:
+    """A trained diffusion chunk policy: keeps the last n_obs observations (the first repeated at an
+    episode start, like the samplers' padding) and samples one (H, A) chunk per call."""
+
+    def __init__(self, path: str | Path, seed: int = 0) -> None:
+        import torch
+
+        from robot_rl.rl.offline import load_policy
+
+        self.policy = load_policy(path)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.history: deque[Mapping[str, np.ndarray]] = deque(maxlen=self.policy.cfg.n_obs)
+        self.name = f"checkpoint({path})"
+
+    def reset(self) -> None:
+        self.history.clear()
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> np.ndarray:
+        import torch
+
+        if not self.history:
+            self.history.extend([obs] * self.policy.cfg.n_obs)
+        else:
+            self.history.append(obs)
+        window = {k: torch.from_numpy(np.stack([np.asarray(o[k]) for o in self.history]))[None]
+                  for k in self.policy.obs_keys}
+        return self.policy.act(window, generator=self.generator)[0].numpy()
