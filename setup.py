@@ -24,7 +24,8 @@ def _share_files(folder: str, patterns: tuple[str, ...]) -> list[tuple[str, list
     return sorted(out.items())
 
 
-ROS_NODES = ["camera_node", "arm_node", "teleop_node", "teleop_bridge", "sim_node", "recorder_node", "reset_node"]
+ROS_NODES = ["camera_node", "arm_node", "teleop_node", "teleop_bridge", "sim_node", "recorder_node",
+             "reset_node"]
 
 ROS_WHEELS = [
     "ros-rclpy",
