@@ -72,6 +72,7 @@ setup(
         "gymnasium>=1.0",
         "imageio>=2.34",
         "imageio-ffmpeg>=0.5",
+        "tensorboard>=2.16",
         "torch==2.13.0",  # the CPU build on disk; an unpinned torch pulls GB of CUDA wheels
     ],
     extras_require={

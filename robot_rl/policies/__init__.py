@@ -1,0 +1,1 @@
+"""Diffusion chunk policies and their observation encoders."""
