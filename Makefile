@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # mesa EGL for MuJoCo's offscreen rendering on CPU; libusb for librealsense; ffmpeg for videos
 DEB_PACKAGES := python3-venv python3-dev gcc libegl1 libegl-mesa0 libgl1-mesa-dri libusb-1.0-0
 # tests run against the real device libraries and ROS 2 wheels, so `make test` installs those extras
-EXTRAS ?= dev,ros-wheels,realsense,uvc,franka,teleop
+EXTRAS ?= dev,ros-wheels,realsense,uvc,franka,teleop,vlm
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint deps venv clean

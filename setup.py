@@ -25,7 +25,7 @@ def _share_files(folder: str, patterns: tuple[str, ...]) -> list[tuple[str, list
 
 
 ROS_NODES = ["camera_node", "arm_node", "teleop_node", "teleop_bridge", "sim_node", "recorder_node",
-             "reset_node"]
+             "reset_node", "reward_node"]
 
 ROS_WHEELS = [
     "ros-rclpy",
@@ -73,6 +73,7 @@ setup(
         "imageio>=2.34",
         "imageio-ffmpeg>=0.5",
         "tensorboard>=2.16",
+        "pillow>=10",
         "torch==2.13.0",  # the CPU build on disk; an unpinned torch pulls GB of CUDA wheels
     ],
     extras_require={
@@ -81,7 +82,7 @@ setup(
         "uvc": ["opencv-python-headless>=4.8"],
         "franka": ["franky-control", "franky-sim"],
         "teleop": ["hidapi"],  # SpaceMouse (HID); keyboard and gamepad need nothing extra
-        "vlm": ["transformers>=4.40"],
+        "vlm": ["transformers>=4.40"],  # CLIP/SigLIP scoring without torchvision (no CPU build here)
         "dev": [
             "pytest>=8",
             "ruff>=0.6",

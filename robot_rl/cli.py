@@ -63,6 +63,12 @@ def _practice() -> Commands:
     return practice
 
 
+def _finetune() -> Commands:
+    from robot_rl.rl.finetune_cli import finetune
+
+    return finetune
+
+
 def _eval() -> Commands:
     from robot_rl.rl.train_cli import evaluate_checkpoint
 
@@ -75,6 +81,7 @@ GROUPS["bench"] = ("benchmarks that write JSON results (robot-rl bench NAME --js
 GROUPS["train"] = ("train the diffusion chunk policy (and chunked critic) on an episode store", _train)
 GROUPS["eval"] = ("evaluate a checkpoint: success rate with 95% CI, episode length, videos", _eval)
 GROUPS["practice"] = ("autonomous practice on a mirror task: episodes, verified resets", _practice)
+GROUPS["finetune"] = ("practise a task on its mirror and fine-tune a policy online (qc, bc, rlpd)", _finetune)
 GROUPS["ros"] = ("ROS 2 node graphs: run them without ros2 launch (`up`), regenerate launch files", _ros)
 GROUPS["reward"] = ("success rewards from camera frames: train, eval, relabel a store, preferences", _reward)
 GROUPS["demo"] = ("run the main job on the MuJoCo mirror and write a report", _demo)

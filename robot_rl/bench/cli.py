@@ -7,6 +7,7 @@ from typing import Annotated
 
 import tyro
 
+from robot_rl.bench.finetune_bench import FinetuneBenchConfig
 from robot_rl.bench.store_bench import StoreBenchConfig
 
 # flags read --json, not --cfg.json
@@ -139,5 +140,15 @@ def reward(json: Path = Path("out/bench/reward.json"), steps: int = 1500, minute
     return 0
 
 
+def finetune(cfg: Annotated[FinetuneBenchConfig, Flat]) -> int:
+    """Online fine-tuning on the mirror: pretrain from few demos (<= 50% success), fine-tune with Q-chunking
+    on a wall-clock budget, then BC-only and RLPD-from-scratch with the same environment steps; success
+    over fixed-seed evaluation episodes, learning-curve PNGs."""
+    from robot_rl.bench.finetune_bench import run
+
+    run(cfg)
+    return 0
+
+
 COMMANDS = {"store": store, "sim": sim, "devices": devices, "ros": ros, "policy-latency": policy_latency,
-            "bc": bc, "reward": reward}
+            "bc": bc, "reward": reward, "finetune": finetune}

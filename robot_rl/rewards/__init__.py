@@ -1,0 +1,1 @@
+"""Rewards from pixels: success classifiers, VLM backends, preference reward models, evaluation."""

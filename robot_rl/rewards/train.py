@@ -1,0 +1,159 @@
+"""Fitting any reward backend from an EpisodeStore: split by episode, fit on the training episodes, choose
+the threshold for the precision target on the validation episodes (after hysteresis), save the model
+directory. Zero-shot backends (clip, http_judge) fit nothing; they only get their threshold chosen."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from robot_rl.rewards.classifier import ClassifierConfig
+from robot_rl.rewards.dataset import Frames, LabelConfig, image_keys, load_frames, resolve_source
+from robot_rl.rewards.http_judge import JudgeConfig
+from robot_rl.rewards.vlm_clip import ClipConfig
+from robot_rl.rewards.vlm_head import HeadConfig
+
+Backend = Literal["classifier", "vlm_head", "clip", "http_judge"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """`robot-rl reward train`: which backend, labels, split, threshold selection."""
+
+    backend: Backend = "classifier"
+    """"classifier" (CNN), "vlm_head" (head on frozen VLM embeddings), "clip" (zero-shot prompts) or
+    "http_judge" (OpenAI-compatible server); the last two only calibrate their threshold."""
+    cameras: tuple[str, ...] = ()
+    """Cameras to use (names or image/ keys); empty = every camera in the store (clip/judge: the first)."""
+    labels: LabelConfig = LabelConfig()
+    """Where per-frame labels come from."""
+    val_fraction: float = 0.2
+    """Fraction of episodes held out to choose the threshold."""
+    split_seed: int = 0
+    """Seed of the train/validation split by episode."""
+    target_precision: float = 0.99
+    """Per-frame precision (after hysteresis) the threshold must reach on the validation episodes."""
+    k: int = 3
+    """Hysteresis: consecutive frames above threshold before success is declared."""
+    min_threshold: float = 0.5
+    """The threshold never goes below this (margin when validation separates perfectly); 0 for
+    uncalibrated scores such as the CLIP projection reward."""
+    classifier: ClassifierConfig = ClassifierConfig()
+    """backend=classifier settings."""
+    head: HeadConfig = HeadConfig()
+    """backend=vlm_head settings."""
+    clip: ClipConfig = ClipConfig()
+    """backend=clip settings."""
+    judge: JudgeConfig = JudgeConfig()
+    """backend=http_judge settings."""
+
+
+def train_reward(store_path: Path, out: Path, cfg: TrainConfig) -> dict[str, Any]:
+    """Fit `cfg.backend` on `store_path`, save to `out`; returns the summary written into reward.json."""
+    from robot_rl.data.episodes import split_episodes
+    from robot_rl.data.store import EpisodeStore
+    from robot_rl.rewards.base import save_model_dir
+    from robot_rl.rewards.evaluate import predict_frames
+    from robot_rl.rewards.hysteresis import choose_threshold
+
+    with EpisodeStore.open(store_path) as store:
+        cams = image_keys(store, cfg.cameras)
+        if cfg.backend in ("clip", "http_judge") and not cfg.cameras:
+            cams = cams[:1]
+        train_ids, val_ids = split_episodes(store.n_episodes, cfg.val_fraction, cfg.split_seed)
+        source = resolve_source(store, cfg.labels)
+        labels = dataclasses.replace(cfg.labels, source=source)
+        fits = cfg.backend in ("classifier", "vlm_head")
+        train = load_frames(store, train_ids, cams, labels) if fits else None
+        val = load_frames(store, val_ids, cams, labels)
+        prompt = store.attrs.get("prompt", "")
+    scorer, config, weights, log = _fit(cfg, train, cams, prompt)
+    probs = predict_frames(scorer, val)
+    choice = choose_threshold(probs, val.labels, val.episode_ends, cfg.k, cfg.target_precision,
+                              cfg.min_threshold)
+    summary = {"store": str(store_path), "labels": dataclasses.asdict(labels),
+               "train_episodes": train_ids.tolist(),
+               "val_episodes": val_ids.tolist(), "fit": log, "selection": dataclasses.asdict(choice),
+               "target_precision": cfg.target_precision}
+    save_model_dir(out, _KIND[cfg.backend], choice.threshold, cfg.k, config, weights, **summary)
+    return summary
+
+
+_KIND = {"classifier": "classifier", "vlm_head": "vlm_head", "clip": "clip", "http_judge": "http_judge"}
+
+
+def _fit(cfg: TrainConfig, train: Frames | None, cams: tuple[str, ...], prompt: str):
+    """(scorer, config JSON, weights or None, fit log) for the backend."""
+    if cfg.backend == "classifier":
+        from robot_rl.rewards.classifier import classifier_config_json, classifier_weights, train_classifier
+
+        scorer, log = train_classifier(train, cfg.classifier)
+        return scorer, classifier_config_json(scorer, cfg.classifier), classifier_weights(scorer), log
+    if cfg.backend == "vlm_head":
+        from robot_rl.rewards.vlm_head import train_head
+
+        scorer, log = train_head(train, cfg.head)
+        return scorer, scorer.config_json(), scorer.weights(), log
+    if cfg.backend == "clip":
+        from robot_rl.rewards.vlm_clip import ClipScorer
+
+        c = cfg.clip if cfg.clip.goal else dataclasses.replace(cfg.clip, goal=(prompt,))
+        scorer = ClipScorer(c, cams)
+        return scorer, scorer.config_json(), None, {"zero_shot": True, "goal": list(c.goal)}
+    from robot_rl.rewards.http_judge import HttpJudge
+
+    j = cfg.judge if cfg.judge.task else dataclasses.replace(cfg.judge, task=prompt)
+    scorer = HttpJudge(j, cams)
+    return scorer, scorer.config_json(), None, {"zero_shot": True, "task": j.task}
+
+
+def evaluate_reward(model: Path, store_path: Path, episodes: np.ndarray | None = None,
+                    labels: LabelConfig | None = None, png: Path | None = None,
+                    threshold: float | None = None, k: int | None = None) -> dict[str, Any]:
+    """Metrics of a saved reward model on `episodes` (default all) of a store; optional mistakes PNG."""
+    from robot_rl.data.store import EpisodeStore
+    from robot_rl.rewards.base import load_reward
+    from robot_rl.rewards.evaluate import hardest_mistakes, metrics, predict_frames
+
+    labels = labels or LabelConfig()
+    reward = load_reward(model, threshold, k)
+    with EpisodeStore.open(store_path) as store:
+        ids = np.arange(store.n_episodes) if episodes is None else np.asarray(episodes)
+        frames = load_frames(store, ids, reward.cameras, labels)
+        source = resolve_source(store, labels)
+    probs = predict_frames(reward.scorer, frames)
+    out = metrics(probs, frames, reward.threshold, reward.k) | {"labels": source, "model": str(model),
+                                                                 "kind": reward.kind}
+    if png is not None:
+        out["mistakes_png"] = str(hardest_mistakes(probs, frames, reward.threshold, png))
+    return out
+
+
+def calibrate_reward(model: Path, store_path: Path, episodes: np.ndarray | None = None,
+                     labels: LabelConfig | None = None, target_precision: float = 0.99, k: int | None = None,
+                     min_threshold: float = 0.5) -> dict[str, Any]:
+    """Choose a saved model's threshold again on labelled episodes (default: the validation episodes it
+    was trained with, when `store_path` is its training store, else every episode) and rewrite reward.json."""
+    from robot_rl.data.store import EpisodeStore
+    from robot_rl.rewards.base import MODEL_FILE, load_reward, write_json_atomic
+    from robot_rl.rewards.evaluate import predict_frames
+    from robot_rl.rewards.hysteresis import choose_threshold
+
+    reward = load_reward(model, k=k)
+    meta = reward.meta
+    with EpisodeStore.open(store_path) as store:
+        if episodes is None:
+            same = Path(meta.get("store", "")).resolve() == Path(store_path).resolve()
+            episodes = np.asarray(meta["val_episodes"]) if same else np.arange(store.n_episodes)
+        frames = load_frames(store, episodes, reward.cameras, labels or LabelConfig())
+    probs = predict_frames(reward.scorer, frames)
+    choice = choose_threshold(probs, frames.labels, frames.episode_ends, reward.k, target_precision,
+                              min_threshold)
+    meta = meta | {"threshold": choice.threshold, "k": reward.k, "selection": dataclasses.asdict(choice),
+                   "target_precision": target_precision,
+                   "calibrated_on": {"store": str(store_path), "episodes": np.asarray(episodes).tolist()}}
+    write_json_atomic(Path(model) / MODEL_FILE, meta)
+    return meta
