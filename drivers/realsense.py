@@ -9,6 +9,9 @@ Unplug/reconnect: no frameset for `timeout_s`, or a librealsense error, makes `r
 `CameraDisconnected` naming the serial; the thread then looks for the serial every `reconnect_interval_s`
 and restarts the pipeline when it is back (after a fresh warm-up). Several cameras: one instance per
 serial (`list_realsense_devices()` lists them).
+
+In a process that also runs rclpy, import rclpy first: pyrealsense2 loaded before rclpy makes the
+process crash at exit once an rclpy node existed (see tests/conftest.py).
 """
 
 from __future__ import annotations
