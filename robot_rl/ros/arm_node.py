@@ -11,7 +11,7 @@ Run: `python -m robot_rl.ros.arm_node --ros-args -r __node:=arm -p driver:=frank
 
 from __future__ import annotations
 
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 
 from robot_rl.env.safety import SafeArm
 from robot_rl.ros import runtime
@@ -24,7 +24,7 @@ from robot_rl.ros.params import declare_config
 OK = TransitionCallbackReturn.SUCCESS
 
 
-class ArmNode(LifecycleNode):
+class ArmNode(runtime.DeviceNode):
     def __init__(self, node_name: str = "arm") -> None:
         super().__init__(node_name)
         self.cfg = declare_config(self, ArmNodeConfig)
@@ -55,14 +55,6 @@ class ArmNode(LifecycleNode):
         self.arm.stop()
         self.destroy_timer(self.timer)
         self.timer = None
-        return OK
-
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self.close()
-        return OK
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self.close()
         return OK
 
     def _tick(self) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 
 from robot_rl.ros import runtime
 from robot_rl.ros.camera_io import CameraIO
@@ -26,7 +26,7 @@ from robot_rl.ros.params import declare_config
 OK = TransitionCallbackReturn.SUCCESS
 
 
-class CameraNode(LifecycleNode):
+class CameraNode(runtime.DeviceNode):
     def __init__(self, node_name: str = "camera") -> None:
         super().__init__(node_name)
         self.cfg = declare_config(self, CameraNodeConfig)
@@ -52,14 +52,6 @@ class CameraNode(LifecycleNode):
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         self._halt()
-        return OK
-
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self.close()
-        return OK
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self.close()
         return OK
 
     def _grab(self) -> None:

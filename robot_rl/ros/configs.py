@@ -147,7 +147,8 @@ class TeleopBridgeConfig:
     rot_scale: float = 0.1
     """TCP rotation (rad) per control step at full twist."""
     timeout: float = 0.3
-    """Stop sending targets when the newest twist is older than this (s): the arm's watchdog holds."""
+    """Stop sending targets when the newest twist is older than this (wall-clock s): the arm's watchdog
+    holds."""
     teleop_ns: str = "teleop"
     """Namespace of the teleop topics."""
     arm_ns: str = "arm"

@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64, String
 from std_srvs.srv import SetBool, Trigger
@@ -34,7 +34,7 @@ from robot_rl.ros.recording import EpisodeRecorder, config_attrs
 OK = TransitionCallbackReturn.SUCCESS
 
 
-class RecorderNode(LifecycleNode):
+class RecorderNode(runtime.DeviceNode):
     def __init__(self, node_name: str = "recorder") -> None:
         super().__init__(node_name)
         self.cfg = declare_config(self, RecorderNodeConfig)
@@ -66,14 +66,6 @@ class RecorderNode(LifecycleNode):
         for timer in self._ticks:
             self.destroy_timer(timer)
         self._ticks = []
-        return OK
-
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self.close()
-        return OK
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self.close()
         return OK
 
     def close(self) -> None:

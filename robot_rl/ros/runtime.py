@@ -13,7 +13,7 @@ from collections.abc import Callable
 import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.node import Node
 
 STEADY = ClockType.STEADY_TIME
@@ -32,6 +32,22 @@ def ros_time(node: Node) -> float:
 def monotonic_to_ros(node: Node, t_monotonic: float) -> float:
     """A host-monotonic capture time mapped onto the node's ROS clock (same instant, ROS time base)."""
     return t_monotonic + (ros_time(node) - time.monotonic())
+
+
+class DeviceNode(LifecycleNode):
+    """A lifecycle node owning a device or store: cleanup and shutdown both release it via `close()`
+    (which subclasses implement, idempotently)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self.close()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self.close()
+        return TransitionCallbackReturn.SUCCESS
 
 
 def autostart(node: LifecycleNode) -> None:

@@ -11,6 +11,8 @@ Run: `python -m robot_rl.ros.teleop_bridge --ros-args -r __node:=teleop_bridge -
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from rclpy.node import Node
@@ -45,7 +47,7 @@ class TeleopBridge(Node):
     def _on_twist(self, msg: TwistStamped) -> None:
         lin, ang = msg.twist.linear, msg.twist.angular
         self.twist = np.array([lin.x, lin.y, lin.z, ang.x, ang.y, ang.z])
-        self.twist_time = runtime.ros_time(self)
+        self.twist_time = time.monotonic()  # input age is wall time: a human does not follow /clock
 
     def _on_joy(self, msg: Joy) -> None:
         if len(msg.axes) >= 7:
@@ -63,7 +65,7 @@ class TeleopBridge(Node):
 
     def _tick(self) -> None:
         now = runtime.ros_time(self)
-        if self.twist is None or self.pose is None or now - self.twist_time > self.cfg.timeout:
+        if self.twist is None or self.pose is None or time.monotonic() - self.twist_time > self.cfg.timeout:
             self.held.tick()
             return
         pos, quat = self.target()

@@ -13,7 +13,7 @@ Run: `python -m robot_rl.ros.teleop_node --ros-args -r __node:=teleop -p device:
 from __future__ import annotations
 
 from geometry_msgs.msg import TwistStamped
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import Joy
 
 from robot_rl.ros import convert, qos, runtime
@@ -25,7 +25,7 @@ from robot_rl.ros.params import declare_config
 OK = TransitionCallbackReturn.SUCCESS
 
 
-class TeleopNode(LifecycleNode):
+class TeleopNode(runtime.DeviceNode):
     def __init__(self, node_name: str = "teleop") -> None:
         super().__init__(node_name)
         self.cfg = declare_config(self, TeleopNodeConfig)
@@ -53,14 +53,6 @@ class TeleopNode(LifecycleNode):
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         self.destroy_timer(self.timer)
         self.timer = None
-        return OK
-
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self.close()
-        return OK
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        self.close()
         return OK
 
     def _tick(self) -> None:
