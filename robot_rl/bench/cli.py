@@ -150,5 +150,19 @@ def finetune(cfg: Annotated[FinetuneBenchConfig, Flat]) -> int:
     return 0
 
 
+def reset_free(json: Path = Path("out/bench/reset_free.json"), keep: Path | None = None) -> int:
+    """Reset-free forward/backward practice on drawer_open: learned backward resets, filtered-BC forward
+    improvement; forward success before/after/control with Wilson CIs, backward success, wall time.
+
+    Args:
+        json: Where to write the results (JSON).
+        keep: Keep the run directories (stores, checkpoints, logs) here.
+    """
+    from robot_rl.bench.reset_free_bench import ResetFreeBenchConfig, run_reset_free_bench
+
+    run_reset_free_bench(json, ResetFreeBenchConfig(), keep)
+    return 0
+
+
 COMMANDS = {"store": store, "sim": sim, "devices": devices, "ros": ros, "policy-latency": policy_latency,
-            "bc": bc, "reward": reward, "finetune": finetune}
+            "bc": bc, "reward": reward, "finetune": finetune, "reset-free": reset_free}

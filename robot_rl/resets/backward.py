@@ -2,7 +2,8 @@
 scripted resets' own trajectories, recorded through `ScriptedReset(on_step=...)` with source "reset")
 drives the arm through `env.step` until a verifier accepts the scene or the step budget runs out.
 Alternated with the forward policy this gives reset-free practice (RoboFuME-style): the runner's reset
-strategy is simply this object.
+strategy is simply this object; robot_rl/resets/reset_free.py runs the forward/backward loop with
+filtered-BC improvement of the forward policy and records the reverse demonstrations.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ class DrawerOpenReset(ResetScript):
         self.timer += 1
         ee, handle = np.asarray(s["ee_pos"], float), np.asarray(s["handle_pos"], float)
         opening = float(s["drawer_opening"][0])
-        if self.phase == "start":
-            self.set_phase("push" if holding(s) else "grasp")
+        if self.phase == "start":  # a drawer already closed needs no grasp: straight to lift and home
+            self.set_phase("push" if holding(s) else "lift" if opening < CLOSED else "grasp")
         if self.phase == "grasp":
             if self.grasper.phase == 3 and holding(s):
                 self.set_phase("push")
