@@ -21,12 +21,17 @@ STAGES = 5
 def train_and_evaluate(store: Path, out: Path, task: str, steps: int, episodes: int) -> dict:
     """Train the diffusion chunk policy on the store's state observations, evaluate it closed-loop in the
     task's mirror on scenes the demonstrations never saw; returns success, 95% CI and timings."""
+    from robot_rl.data.store import EpisodeStore
+    from robot_rl.policies.policy import PolicyConfig
     from robot_rl.rl.config import TrainConfig
     from robot_rl.rl.eval import evaluate
     from robot_rl.rl.offline import load_policy
     from robot_rl.rl.train_cli import make_env, train
 
-    cfg = TrainConfig(steps=steps, eval_episodes=0, ckpt_every=steps, threads=1)
+    with EpisodeStore.open(store) as db:  # state observations only: image policies need more compute
+        state_keys = tuple(k for k in db.keys if k.startswith("state/"))
+    cfg = TrainConfig(policy=PolicyConfig(obs_keys=state_keys), steps=steps, eval_episodes=0,
+                      ckpt_every=steps, threads=1)
     train(store=store, out=out, task=task, cfg=cfg)
     policy = load_policy(out / "last.safetensors")
     env = make_env(task, None, policy.shapes)
