@@ -132,3 +132,23 @@ def load_optimizer(opt: torch.optim.Optimizer, tensors: Mapping[str, torch.Tenso
         i, k = key.split("/", 1)
         state.setdefault(int(i), {})[k] = value
     opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def training_tensors(trainer: Any) -> tuple[dict[str, torch.Tensor], dict[str, list[dict]]]:
+    """Tensors of everything a policy (+ critic) trainer needs to resume exactly, and the optimizers'
+    param groups. `trainer` has policy, ema, normalizer, opt, generator and optionally critic,
+    critic_target, critic_opt (the offline Trainer and the online Learner both do)."""
+    tensors = with_prefix("policy/", trainer.policy.state_dict())
+    tensors |= with_prefix("ema/", trainer.ema.model.state_dict())
+    tensors |= {k: torch.from_numpy(v.copy(order="C")) for k, v in
+                trainer.normalizer.to_tensors("normalizer/").items()}
+    opt_t, policy_groups = optimizer_tensors(trainer.opt, "policy")
+    tensors |= opt_t
+    groups = {"policy": policy_groups}
+    if trainer.critic is not None:
+        tensors |= with_prefix("critic/", trainer.critic.state_dict())
+        tensors |= with_prefix("critic_target/", trainer.critic_target.state_dict())
+        crit_t, groups["critic"] = optimizer_tensors(trainer.critic_opt, "critic")
+        tensors |= crit_t
+    tensors["rng/torch"] = trainer.generator.get_state()
+    return tensors, groups

@@ -36,20 +36,8 @@ def from_pretrained(cfg: LearnerConfig, path: str | Path, offline: EpisodeData) 
 
 def save(learner: Learner, path: str | Path, extra: dict | None = None) -> Path:
     """Write everything `resume` needs (atomic)."""
-    tensors = ckpt.with_prefix("policy/", learner.policy.state_dict())
-    tensors |= ckpt.with_prefix("ema/", learner.ema.model.state_dict())
-    tensors |= {k: torch.from_numpy(np.ascontiguousarray(v))
-                for k, v in learner.normalizer.to_tensors("normalizer/").items()}
-    opt_t, groups = ckpt.optimizer_tensors(learner.opt, "policy")
-    tensors |= opt_t
-    optimizers = {"policy": groups}
-    if learner.critic is not None:
-        tensors |= ckpt.with_prefix("critic/", learner.critic.state_dict())
-        tensors |= ckpt.with_prefix("critic_target/", learner.critic_target.state_dict())
-        crit_t, optimizers["critic"] = ckpt.optimizer_tensors(learner.critic_opt, "critic")
-        tensors |= crit_t
+    tensors, optimizers = ckpt.training_tensors(learner)
     tensors |= {f"replay/{k}": torch.from_numpy(v) for k, v in learner.replay.to_arrays().items()}
-    tensors["rng/torch"] = learner.generator.get_state()
     state = {"step": learner.step, "env_steps": learner.env_steps, "episodes": learner.episodes,
              "critic_steps": learner.critic_steps, "pending": learner.pending, "ema_step": learner.ema.step,
              "optimizers": optimizers, "shapes": {k: list(v) for k, v in learner.shapes.items()},

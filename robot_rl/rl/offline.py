@@ -134,19 +134,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, path: str | Path, extra_state: dict[str, Any] | None = None) -> Path:
-        tensors = ckpt.with_prefix("policy/", self.policy.state_dict())
-        tensors |= ckpt.with_prefix("ema/", self.ema.model.state_dict())
-        tensors |= {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in
-                    self.normalizer.to_tensors("normalizer/").items()}
-        opt_t, opt_groups = ckpt.optimizer_tensors(self.opt, "policy")
-        tensors |= opt_t
-        groups = {"policy": opt_groups}
-        if self.critic is not None:
-            tensors |= ckpt.with_prefix("critic/", self.critic.state_dict())
-            tensors |= ckpt.with_prefix("critic_target/", self.critic_target.state_dict())
-            crit_t, groups["critic"] = ckpt.optimizer_tensors(self.critic_opt, "critic")
-            tensors |= crit_t
-        tensors["rng/torch"] = self.generator.get_state()
+        tensors, groups = ckpt.training_tensors(self)
         state = {"step": self.step, "ema_step": self.ema.step, "optimizers": groups,
                  "samplers": {k: s.rng.bit_generator.state for k, s in self.samplers.items()},
                  "shapes": {k: list(v) for k, v in self.shapes.items()}, **(extra_state or {})}
