@@ -152,3 +152,16 @@ def training_tensors(trainer: Any) -> tuple[dict[str, torch.Tensor], dict[str, l
         tensors |= crit_t
     tensors["rng/torch"] = trainer.generator.get_state()
     return tensors, groups
+
+
+def restore_training_tensors(trainer: Any, tensors: Mapping[str, torch.Tensor], groups: dict[str, list[dict]],
+                             where: str) -> None:
+    """The inverse of `training_tensors`: load weights, optimizers and the torch RNG into `trainer`."""
+    load_module(trainer.policy, tensors, "policy/", where)
+    load_module(trainer.ema.model, tensors, "ema/", where)
+    load_optimizer(trainer.opt, tensors, groups["policy"], "policy")
+    if trainer.critic is not None:
+        load_module(trainer.critic, tensors, "critic/", where)
+        load_module(trainer.critic_target, tensors, "critic_target/", where)
+        load_optimizer(trainer.critic_opt, tensors, groups["critic"], "critic")
+    trainer.generator.set_state(tensors["rng/torch"])

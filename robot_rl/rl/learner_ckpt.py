@@ -56,18 +56,10 @@ def resume(path: str | Path, offline: EpisodeData) -> tuple[Learner, dict]:
     state = info["state"]
     shapes = {k: tuple(v) for k, v in state["shapes"].items()}
     learner = Learner(cfg, policy_cfg, shapes, load_normalizer(tensors, info, path), offline)
-    where = str(path)
-    ckpt.load_module(learner.policy, tensors, "policy/", where)
-    ckpt.load_module(learner.ema.model, tensors, "ema/", where)
-    ckpt.load_optimizer(learner.opt, tensors, state["optimizers"]["policy"], "policy")
-    if learner.critic is not None:
-        ckpt.load_module(learner.critic, tensors, "critic/", where)
-        ckpt.load_module(learner.critic_target, tensors, "critic_target/", where)
-        ckpt.load_optimizer(learner.critic_opt, tensors, state["optimizers"]["critic"], "critic")
+    ckpt.restore_training_tensors(learner, tensors, state["optimizers"], str(path))
     learner.replay.load_arrays({k: v.numpy() for k, v in ckpt.strip_prefix("replay/", tensors).items()})
     for name, sampler in learner.replay.samplers.items():
         sampler.rng.bit_generator.state = state["samplers"][name]
-    learner.generator.set_state(tensors["rng/torch"])
     for key in ("step", "env_steps", "episodes", "critic_steps"):
         setattr(learner, key, int(state[key]))
     learner.pending, learner.ema.step = float(state["pending"]), int(state["ema_step"])

@@ -164,14 +164,7 @@ class Trainer:
         return trainer
 
     def load_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any], where: str) -> None:
-        ckpt.load_module(self.policy, tensors, "policy/", where)
-        ckpt.load_module(self.ema.model, tensors, "ema/", where)
-        ckpt.load_optimizer(self.opt, tensors, state["optimizers"]["policy"], "policy")
-        if self.critic is not None:
-            ckpt.load_module(self.critic, tensors, "critic/", where)
-            ckpt.load_module(self.critic_target, tensors, "critic_target/", where)
-            ckpt.load_optimizer(self.critic_opt, tensors, state["optimizers"]["critic"], "critic")
-        self.generator.set_state(tensors["rng/torch"])
+        ckpt.restore_training_tensors(self, tensors, state["optimizers"], where)
         self.step, self.ema.step = int(state["step"]), int(state["ema_step"])
 
 
