@@ -48,7 +48,7 @@ def test_variants_are_config_of_one_learner(pre):
     assert all(same) and not all(fresh)
     diff = {f.name for f in dataclasses.fields(preset("qc"))
             if getattr(preset("qc"), f.name) != getattr(preset("rlpd"), f.name)}
-    assert diff == {"algo", "pretrained", "ema_start", "critic"}
+    assert diff == {"algo", "pretrained", "ema_start", "critic", "bc_online_fraction"}
 
 
 def test_best_of_n_picks_the_argmax_q_chunk(pre):

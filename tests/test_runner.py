@@ -151,3 +151,44 @@ def test_model_reward_adapter():
     r = ModelReward(Model())
     r.reset()
     assert r({}, {}) == (0.0, False) and r({}, {}) == (1.0, True) and r.last_probability == 0.9
+
+
+def test_runner_hands_the_policy_every_step_observation(tmp_path):
+    """The policy's observation window must hold consecutive steps, as in training, not one observation
+    per re-plan (8 steps apart), which halved a pretrained policy's success."""
+    from robot_rl.rl.interfaces import ObsWindow
+
+    env = _short_env(steps=20)
+    db = EpisodeStore.create(tmp_path / "p.zarr", practice_specs(env.observation_space))
+    expert = ExpertChunkPolicy(env.task, horizon=8)
+
+    class Windowed:
+        name = "windowed"
+
+        def __init__(self) -> None:
+            self.window, self.plans = ObsWindow(2), []
+
+        def reset(self) -> None:
+            self.window.clear()
+            expert.reset()
+
+        def observe(self, obs) -> None:
+            self.window.push(obs)
+
+        def __call__(self, obs):
+            self.window.push(obs)  # the observation just handed over: not added twice
+            self.plans.append([float(o["state/ee_pos"][2]) for o in self.window.items])
+            return expert(obs)
+
+    policy = Windowed()
+    runner = EpisodeRunner(env, policy, MirrorReward(), TeleportReset(), db, RunnerConfig(episodes=1,
+                                                                                           progress=False))
+    (rec,) = runner.run()
+    assert rec["length"] == 20 and len(policy.plans) == 3
+    assert policy.plans[0][0] == policy.plans[0][1]  # episode start: the first observation repeated
+    ep = db.read_episode(rec["store_index"])
+    z = ep["state/ee_pos"][:, 2]
+    for k, plan in enumerate(policy.plans[1:], start=1):  # re-plan at step 8k: window = steps 8k-1, 8k
+        np.testing.assert_allclose(plan, z[8 * k - 1:8 * k + 1])
+    db.close()
+    env.close()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from robot_rl.bench.common import write_json
+from robot_rl.rl.interfaces import observe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +78,7 @@ def rollout(env: Any, policy: Any, n_action_steps: int = 8) -> bool:
     while True:
         for action in np.asarray(policy(obs))[:n_action_steps]:
             obs, _, terminated, truncated, info = env.step(action)
+            observe(policy, obs)
             if terminated or truncated:
                 return bool(info["success"])
 

@@ -169,16 +169,17 @@ class WindowSampler(AnchorSampler):
 
 
 class MixedSampler:
-    """Batches with round(online_fraction * B) samples from `online` and the rest from `offline` (RLPD).
+    """Batches with round(online_fraction * B) samples from `online` and the rest from `offline` (RLPD);
+    `online_fraction=None` draws in proportion to the two samplers' anchor counts (uniform over both).
 
     Both samplers must be the same kind (same batch keys). The online sampler's data may grow between
     calls. While it has no anchors the whole batch comes from `offline`. Batches gain `source` (B,) uint8:
     SOURCE_OFFLINE (0) for the first rows, SOURCE_ONLINE (1) for the rest.
     """
 
-    def __init__(self, offline: AnchorSampler, online: AnchorSampler, online_fraction: float = 0.5,
+    def __init__(self, offline: AnchorSampler, online: AnchorSampler, online_fraction: float | None = 0.5,
                  batch_size: int | None = None) -> None:
-        if not 0.0 <= online_fraction <= 1.0:
+        if online_fraction is not None and not 0.0 <= online_fraction <= 1.0:
             raise ValueError(f"online_fraction must be in [0, 1], got {online_fraction}")
         self.offline, self.online = offline, online
         self.online_fraction = online_fraction
@@ -186,7 +187,10 @@ class MixedSampler:
 
     def split(self, batch_size: int) -> tuple[int, int]:
         """(n_offline, n_online) for a batch of `batch_size` given the data available now."""
-        n_on = round(self.online_fraction * batch_size) if len(self.online) else 0
+        fraction = self.online_fraction
+        if fraction is None:
+            fraction = len(self.online) / max(len(self.online) + len(self.offline), 1)
+        n_on = round(fraction * batch_size) if len(self.online) else 0
         if len(self.offline) == 0:  # pure online fine-tuning (WSRL drops offline data)
             n_on = batch_size
         return batch_size - n_on, n_on

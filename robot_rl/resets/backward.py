@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from robot_rl.resets.base import ResetResult, Verifier
+from robot_rl.rl.interfaces import observe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,7 @@ class BackwardReset:
                 return ResetResult(True, self.name, steps, time.perf_counter() - start, "start state reached")
             for action in np.asarray(self.policy(obs))[:self.config.n_action_steps]:
                 obs, *_ = env.step(action)
+                observe(self.policy, obs)
                 steps += 1
         ok = self.verifier(env).ok
         return ResetResult(ok, self.name, steps, time.perf_counter() - start, "done" if ok else "step limit")

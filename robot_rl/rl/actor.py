@@ -9,7 +9,6 @@ copies refreshed from weight snapshots (robot_rl/rl/blobs.py, over ROS 2).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 
 from robot_rl.critics.chunk_critic import ChunkCritic
 from robot_rl.policies.policy import DiffusionChunkPolicy
+from robot_rl.rl.interfaces import ObsWindow
 
 
 def best_of_n(critic: ChunkCritic, obs: dict[str, torch.Tensor],
@@ -31,14 +31,14 @@ def best_of_n(critic: ChunkCritic, obs: dict[str, torch.Tensor],
 
 
 class QChunkPolicy:
-    """Best-of-N chunk selection; keeps the last n_obs observations (the first repeated at an episode
-    start, like the samplers' padding). `last_q`: the chosen chunk's Q (nan without a critic)."""
+    """Best-of-N chunk selection; keeps the last n_obs observations (`ObsWindow`: call `observe` with
+    every step's observation). `last_q`: the chosen chunk's Q (nan without a critic)."""
 
     def __init__(self, policy: DiffusionChunkPolicy, critic: ChunkCritic | None = None, n_samples: int = 16,
                  seed: int = 0, name: str = "qc") -> None:
         self.policy, self.critic, self.n_samples, self.name = policy, critic, n_samples, name
         self.generator = torch.Generator().manual_seed(seed)
-        self.history: deque[Mapping[str, np.ndarray]] = deque(maxlen=policy.cfg.n_obs)
+        self.history = ObsWindow(policy.cfg.n_obs)
         self.last_q = float("nan")
         self.q_values: list[float] = []
         self.spare_critic: ChunkCritic | None = None
@@ -64,13 +64,12 @@ class QChunkPolicy:
     def reset(self) -> None:
         self.history.clear()
 
+    def observe(self, obs: Mapping[str, np.ndarray]) -> None:
+        self.history.push(obs)
+
     def window(self, obs: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        if not self.history:
-            self.history.extend([obs] * self.policy.cfg.n_obs)
-        else:
-            self.history.append(obs)
-        return {k: torch.from_numpy(np.stack([np.asarray(o[k]) for o in self.history]))[None]
-                for k in self.policy.obs_keys}
+        self.history.push(obs)
+        return self.history.tensors(self.policy.obs_keys)
 
     @torch.no_grad()
     def __call__(self, obs: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -57,8 +57,6 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
                            episode_info={"algo": learner.cfg.algo})
     if is_mirror(env):
         env.reset(seed=cfg.seed)
-    if learner.step == 0 and learner.critic is not None:
-        learner.pretrain_critic()
     log = open(out / "episodes.jsonl", "a") if out else None  # noqa: SIM115 (closed below)
     records: list[dict[str, Any]] = []
     start = time.perf_counter()
@@ -66,6 +64,11 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
                disable=not cfg.progress)
     try:
         for k in range(cfg.episodes):
+            if learner.critic is not None and learner.critic_steps == 0 and not learner.warming_up:
+                learner.pretrain_critic()  # on the demos + the warm-up episodes (WSRL)
+            # During WSRL warm-up the starting policy collects on its own: a critic that has seen no
+            # failures cannot rank samples (best-of-16 on demos alone fell from 77% to 37% success).
+            actor.n_samples = 1 if learner.warming_up else learner.cfg.n_samples
             actor.q_values.clear()
             rec = runner.run_episode(k)
             verified_reset(env, reset, runner.verifier, runner.rng, runner.config.verify)
@@ -120,6 +123,7 @@ def evaluate_actor(actor: Any, env: Any, episodes: int, seed: int = 10_000,
         while not done:
             for action in actor(obs)[:n_action_steps]:
                 obs, _, terminated, truncated, info = env.step(np.clip(action, -1, 1))
+                actor.observe(obs)
                 steps += 1
                 done = terminated or truncated
                 if done:

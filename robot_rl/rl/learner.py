@@ -43,7 +43,11 @@ class LearnerConfig:
     utd: float = 1.0
     """Updates (one policy + one critic step) per environment step collected."""
     online_fraction: float = 0.5
-    """Share of online samples in every batch (RLPD: 0.5); all offline while no online data exists."""
+    """Share of online samples in every critic batch (RLPD: 0.5); all offline while no online data exists."""
+    bc_online_fraction: float | None = None
+    """Share of good online windows (successes, interventions) in every BC batch; None: in proportion to
+    their number, i.e. uniform over demos + good data (a fixed 0.5 let the first two successes make up
+    half of every batch, and BC fine-tuning fell from 22% to 8%)."""
     warmup_episodes: int = 0
     """WSRL warm-up: episodes collected with the starting policy before the first update."""
     n_samples: int = 16
@@ -55,7 +59,10 @@ class LearnerConfig:
     batch_size: int = 64
     """Policy windows per BC update."""
     lr: float = 1e-4
-    """Policy AdamW learning rate (constant)."""
+    """Policy AdamW learning rate (constant after warm-up)."""
+    lr_warmup: int = 200
+    """Updates of linear learning-rate warm-up: a fresh Adam's first steps are full-size whatever the
+    gradient, which jolted the pretrained policy (its BC loss rose 30% without it)."""
     ema_max: float = 0.999
     """Largest EMA decay of the acting policy."""
     ema_start: int = 200
@@ -75,6 +82,7 @@ PRESETS: dict[str, LearnerConfig] = {
     "qc": LearnerConfig(),
     "bc": LearnerConfig(algo="bc", n_samples=1, critic_pretrain_steps=0),
     "rlpd": LearnerConfig(algo="rlpd", pretrained=False, ema_start=0, online_fraction=0.5,
+                          bc_online_fraction=0.5,
                           critic=CriticConfig(horizon=8, hidden=(256, 256), batch_size=256, ensemble_size=10,
                                               subset_size=2)),
 }
@@ -109,7 +117,7 @@ class Learner:
             self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=cfg.critic.lr)
         self.replay = Replay(offline, self.policy.obs_keys, policy_cfg.n_obs, policy_cfg.horizon,
                              cfg.critic.horizon, cfg.critic.gamma, cfg.online_fraction, cfg.batch_size,
-                             cfg.critic.batch_size, cfg.seed)
+                             cfg.critic.batch_size, cfg.seed, cfg.bc_online_fraction)
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.step = self.env_steps = self.episodes = self.critic_steps = 0
         self.pending = 0.0
@@ -142,6 +150,8 @@ class Learner:
         self.policy.train()
         batch = batch_to_torch(self.replay.policy_batches.sample())
         loss = self.policy.loss(batch, self.generator)
+        for group in self.opt.param_groups:
+            group["lr"] = self.cfg.lr * min(1.0, (self.step + 1) / max(self.cfg.lr_warmup, 1))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

@@ -6,8 +6,10 @@ terminal, intervention):
 - `online`: every practice episode; TD samples for the critic.
 - `good`: BC targets gathered online: whole successful episodes, and the steps a human took over
   (contiguous runs of `intervention`, each stored as its own short episode) from the others.
-Critic batches mix offline/online TD samples, policy batches mix offline/good windows, both with the same
-`online_fraction` (RLPD's symmetric sampling); while an online buffer is empty the batch is all offline.
+Critic batches mix offline/online TD samples with `online_fraction` (RLPD's symmetric sampling); policy
+batches mix offline/good windows with `bc_online_fraction` (None: in proportion to their sizes, so the first
+few successes do not make up half of every BC batch); while an online buffer is empty the batch is all
+offline.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Replay:
 
     def __init__(self, offline: EpisodeData, obs_keys: Sequence[str], n_obs: int, horizon: int,
                  td_horizon: int, gamma: float, online_fraction: float, batch_size: int,
-                 critic_batch_size: int, seed: int = 0) -> None:
+                 critic_batch_size: int, seed: int = 0, bc_online_fraction: float | None = None) -> None:
         self.keys = (*obs_keys, *STEP_KEYS)
         self.offline = conform(offline, self.keys)
         self.online = self.offline.empty_like()
@@ -54,7 +56,7 @@ class Replay:
         win = WindowConfig(n_obs, horizon, self.obs_keys, "action", batch_size, seed)
         td = TDConfig(td_horizon, gamma, n_obs, state_keys, batch_size=critic_batch_size, seed=seed + 1)
         self.policy_batches = MixedSampler(WindowSampler(self.offline, win),
-                                           WindowSampler(self.good, _reseed(win, 2)), online_fraction)
+                                           WindowSampler(self.good, _reseed(win, 2)), bc_online_fraction)
         self.critic_batches = MixedSampler(ChunkTDSampler(self.offline, td),
                                            ChunkTDSampler(self.online, _reseed(td, 3)), online_fraction)
 

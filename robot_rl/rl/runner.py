@@ -30,7 +30,7 @@ from robot_rl.env.specs import episode_specs
 from robot_rl.resets.base import ResetStrategy, Verifier, is_mirror
 from robot_rl.resets.verify import PredicateVerifier, VerifyConfig, verified_reset
 from robot_rl.rl.executor import ExecutorConfig, make_executor
-from robot_rl.rl.interfaces import ChunkPolicy, RewardSource
+from robot_rl.rl.interfaces import ChunkPolicy, RewardSource, observe
 
 INTERVENTION_SPEC = KeySpec((), "bool", units="1",
                             description="the action came from an engaged teleop device")
@@ -180,6 +180,7 @@ class EpisodeRunner:
         ep.writer.append(ep.obs | {"action": action, "reward": np.float32(reward), "terminal": terminal,
                                    "time": t, "intervention": intervention})
         ep.obs, ep.info = obs, info
+        observe(self.policy, obs)
         ep.steps += 1
         ep.interventions += intervention
         ep.done = terminal or bool(truncated)
