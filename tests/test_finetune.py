@@ -85,9 +85,12 @@ def test_interventions_are_bc_targets(pre):
     np.testing.assert_array_equal(good["action"], ep["action"][1:3])
     learner.add_episode(ep | {"intervention": np.zeros_like(ep["intervention"])}, False)
     assert good.n_episodes == 1  # a failed episode without interventions teaches BC nothing
+    learner.add_episode(ep, True)  # a success: only its intervention steps (imitate_successes is off)
+    assert good.n_episodes == 2 and good.n_steps == 4
+    learner.replay.imitate_successes = True
     learner.add_episode(ep, True)
-    assert good.n_episodes == 2 and good.n_steps == 2 + len(ep["action"])
-    assert learner.replay.online.n_episodes == 3
+    assert good.n_episodes == 3 and good.n_steps == 4 + len(ep["action"])
+    assert learner.replay.online.n_episodes == 4
 
 
 def test_weight_blobs_round_trip_and_reject_misfits(pre):
@@ -143,3 +146,18 @@ def test_tiny_qc_run_learns_and_resumes_exactly(pre, tmp_path):
     assert [getattr(again, k) for k in counters] == [getattr(learner, k) for k in counters]
     assert again.replay.online.n_episodes == 6
     assert again.update() == learner.update()  # optimizers, samplers and RNG continue exactly
+
+
+def test_lr_cycles_anneal_then_hand_the_weights_to_the_actor(pre):
+    path, data = pre
+    learner = from_pretrained(_cfg("bc", lr_cycle=4, lr_warmup=1, lr=1e-3), path, data)
+    assert [round(learner.lr_at(k), 6) for k in range(5)] == [1e-3, 8.54e-4, 5e-4, 1.46e-4, 1e-3]
+    acting = learner.actor_modules()["policy"]
+    start = {k: v.clone() for k, v in acting.state_dict().items()}
+    for _ in range(3):
+        learner.update()
+    assert all(torch.equal(v, acting.state_dict()[k]) for k, v in start.items())  # mid-cycle: unchanged
+    learner.update()  # the cycle's last update: the annealed weights act from now on
+    trained = learner.policy.state_dict()
+    assert all(torch.equal(v, trained[k]) for k, v in acting.state_dict().items())
+    assert not all(torch.equal(v, start[k]) for k, v in acting.state_dict().items())

@@ -4,8 +4,8 @@ Three in-memory buffers (EpisodeData) with the same keys (the policy's observati
 terminal, intervention):
 - `offline`: the demonstrations; every step is a BC target and a TD sample.
 - `online`: every practice episode; TD samples for the critic.
-- `good`: BC targets gathered online: whole successful episodes, and the steps a human took over
-  (contiguous runs of `intervention`, each stored as its own short episode) from the others.
+- `good`: BC targets gathered online: whole successful episodes (unless `imitate_successes` is off), and
+  the steps a human took over (contiguous runs of `intervention`, each its own short episode).
 Critic batches mix offline/online TD samples with `online_fraction` (RLPD's symmetric sampling); policy
 batches mix offline/good windows with `bc_online_fraction` (None: in proportion to their sizes, so the first
 few successes do not make up half of every BC batch); while an online buffer is empty the batch is all
@@ -33,10 +33,12 @@ def intervention_runs(flags: np.ndarray) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def bc_segments(steps: Mapping[str, np.ndarray], success: bool) -> list[dict[str, np.ndarray]]:
-    """The parts of an online episode that become BC targets: all of it when it succeeded, else each run
-    of intervention steps (a human's corrections are demonstrations even when the episode failed)."""
-    if success:
+def bc_segments(steps: Mapping[str, np.ndarray], success: bool,
+                imitate_successes: bool = True) -> list[dict[str, np.ndarray]]:
+    """The parts of an online episode that become BC targets: all of it when it succeeded (and
+    `imitate_successes`), else each run of intervention steps (a human's corrections are demonstrations
+    even when the episode failed)."""
+    if success and imitate_successes:
         return [dict(steps)]
     return [{k: v[s] for k, v in steps.items()} for s in intervention_runs(steps["intervention"])]
 
@@ -46,7 +48,9 @@ class Replay:
 
     def __init__(self, offline: EpisodeData, obs_keys: Sequence[str], n_obs: int, horizon: int,
                  td_horizon: int, gamma: float, online_fraction: float, batch_size: int,
-                 critic_batch_size: int, seed: int = 0, bc_online_fraction: float | None = None) -> None:
+                 critic_batch_size: int, seed: int = 0, bc_online_fraction: float | None = None,
+                 imitate_successes: bool = True) -> None:
+        self.imitate_successes = imitate_successes
         self.keys = (*obs_keys, *STEP_KEYS)
         self.offline = conform(offline, self.keys)
         self.online = self.offline.empty_like()
@@ -65,7 +69,7 @@ class Replay:
         means none)."""
         ep = select_keys(steps, self.keys)
         self.online.add_episode(ep)
-        for seg in bc_segments(ep, success):
+        for seg in bc_segments(ep, success, self.imitate_successes):
             self.good.add_episode(seg)
 
     @property
