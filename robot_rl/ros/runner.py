@@ -9,6 +9,7 @@ the rest. Only this module's own children are ever signalled (by process id).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,6 +123,7 @@ class GraphProcesses:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)  # the generated parameter file
 
 
 def up(graph: str, args: dict[str, str], log_dir: Path | None = None) -> int:
@@ -148,6 +150,6 @@ def up(graph: str, args: dict[str, str], log_dir: Path | None = None) -> int:
             time.sleep(0.2)
         return 0
     finally:
-        procs.stop()
+        procs.__exit__()
         for s, h in old.items():
             signal.signal(s, h)
