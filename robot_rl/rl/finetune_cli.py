@@ -61,8 +61,8 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
             normalizer (all variants).
         demos: The demonstration store it was trained on (offline replay: BC targets, TD samples); without
             it, fine-tuning uses online data only.
-        algo: "qc" (best-of-N by a chunked critic + BC), "bc" (BC on demos + successes), "rlpd" (from
-            scratch, critic ensemble 10/2).
+        algo: "qc" (best-of-N by a chunked critic + BC), "bc" (the same BC updates, no critic), "rlpd"
+            (from scratch, critic ensemble 10/2).
         reward: "privileged" (the mirror's success predicate) or "classifier" (a trained reward model).
         reward_checkpoint: Reward model directory for --reward classifier.
         episodes: Practice episodes at most.

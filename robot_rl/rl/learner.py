@@ -2,9 +2,10 @@
 
 - "qc" (Q-chunking): start from the pretrained diffusion policy; a chunked critic ensemble (2 members)
   is trained with h-step TD on offline + online data; the actor executes the best of N sampled chunks by
-  Q. The policy keeps training by BC (ε-prediction) on demos + successful online episodes + intervention
-  steps. Q is never backpropagated through the denoising chain.
-- "bc": the same BC fine-tuning on demos + good online data, no critic (the actor executes one sample).
+  Q. The policy keeps training by BC (ε-prediction) on demos + intervention steps (+ its own successful
+  episodes with `imitate_successes`), in cosine learning-rate cycles whose annealed weights act. Q is
+  never backpropagated through the denoising chain.
+- "bc": the same BC fine-tuning, no critic (the actor executes one sample).
 - "rlpd": from scratch (the pretrained checkpoint only supplies shapes and the normalizer): critic
   ensemble of 10 with min over a random 2 for targets, symmetric 50/50 batches; BC + best-of-N as "qc".
 Common settings: update-to-data ratio (`utd`, updates per environment step), `online_fraction` (RLPD's
