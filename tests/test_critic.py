@@ -123,3 +123,21 @@ def test_critic_recovers_chain_q_values():
         polyak(target, critic, cfg.tau)
     after = err()
     assert before > 0.3 and after < 0.02, (before, after)
+
+
+def test_td_targets_stay_in_the_value_range():
+    """A critic whose target network says -1 must not teach itself negative values for a 0/1 reward."""
+    for value_range, expected_min in (((0.0, 1.0), 0.0), (None, -0.9)):
+        critic = make_critic(CriticConfig(horizon=2, hidden=(8,), value_range=value_range))
+        target = copy.deepcopy(critic)
+        with torch.no_grad():
+            target.head.bias.fill_(-1.0)
+            target.head.weight.zero_()
+        batch = {"obs": {"state/x": torch.zeros(4, 1, 3)}, "next_obs": {"state/x": torch.zeros(4, 1, 3)},
+                 "action": torch.zeros(4, 2, 2), "reward_sum": torch.zeros(4),
+                 "discount": torch.full((4,), 0.9), "terminal": torch.zeros(4)}
+        with torch.no_grad():
+            critic.head.weight.zero_()
+            critic.head.bias.fill_(expected_min)  # predicting exactly the (clamped) target: zero loss
+        loss, _ = critic_loss(critic, target, batch, torch.zeros(4, 2, 2))
+        assert loss.item() == pytest.approx(0.0, abs=1e-10)

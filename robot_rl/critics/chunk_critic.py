@@ -48,6 +48,10 @@ class CriticConfig:
     sampled from the policy's EMA weights (evaluates the policy; costs a DDIM sample per update)."""
     target_policy_steps: int = 4
     """DDIM steps when target_action = "policy"."""
+    value_range: tuple[float, float] | None = (0.0, 1.0)
+    """Bounds of the TD target (None: unbounded). With the sparse success reward (1 on the terminal
+    success step, else 0) every return lies in [0, 1]; unbounded min-of-2 targets compound their
+    pessimism on failed episodes' states, which never reach a terminal (online Q fell to -0.8)."""
 
 
 class EnsembleLinear(nn.Module):
@@ -143,6 +147,8 @@ def critic_loss(critic: ChunkCritic, target: ChunkCritic, batch: dict, next_chun
     with torch.no_grad():
         next_q = critic.aggregate(target(batch["next_obs"], next_chunk), generator)
         y = td_target(batch["reward_sum"], batch["discount"], batch["terminal"], next_q)
+        if critic.cfg.value_range is not None:
+            y = y.clamp(*critic.cfg.value_range)
     q = critic(batch["obs"], chunk)
     loss = F.mse_loss(q, y.expand_as(q), reduction="none").mean(1).sum()
     return loss, {"critic_loss": loss.item() / q.shape[0], "q_mean": q.mean().item()}
