@@ -66,8 +66,8 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
         for k in range(cfg.episodes):
             if learner.critic is not None and learner.critic_steps == 0 and not learner.warming_up:
                 learner.pretrain_critic()  # on the demos + the warm-up episodes (WSRL)
-            # During WSRL warm-up the starting policy collects on its own: a critic that has seen no
-            # failures cannot rank samples (best-of-16 on demos alone fell from 77% to 37% success).
+            # During WSRL warm-up the starting policy collects on its own: a critic trained on
+            # successful demos only has seen no failure to rank samples against.
             actor.n_samples = 1 if learner.warming_up else learner.cfg.n_samples
             actor.q_values.clear()
             rec = runner.run_episode(k)
