@@ -25,7 +25,7 @@ def _share_files(folder: str, patterns: tuple[str, ...]) -> list[tuple[str, list
 
 
 ROS_NODES = ["camera_node", "arm_node", "teleop_node", "teleop_bridge", "sim_node", "recorder_node",
-             "reset_node", "reward_node", "actor_node", "learner_node"]
+             "reset_node", "reward_node", "actor_node", "learner_node", "expert_teleop"]
 
 ROS_WHEELS = [
     "ros-rclpy",

@@ -1,8 +1,11 @@
 """`robot-rl demo` (`make demo`): the main job on the embedded default, the MuJoCo mirror of pick_cube.
 
 Today it runs the part of the pipeline that is wired in: record demonstrations on the mirror into an
-EpisodeStore, check, plot and export the store, train the diffusion chunk policy offline and evaluate
-it in the mirror, measure recording throughput, and write an HTML report. Fine-tuning joins next.
+EpisodeStore — through the ROS 2 graph `sim_demo` (sim_node, the scripted expert as the operator's
+teleop device, teleop_bridge, recorder_node as separate processes, episodes driven through the
+recorder's services; ros/demo_collect.py), or in-process with --no-ros — check, plot and export the
+store, train the diffusion chunk policy offline and evaluate it in the mirror, measure recording
+throughput, and write an HTML report. Fine-tuning joins next.
 """
 
 from __future__ import annotations
@@ -16,6 +19,26 @@ from pathlib import Path
 from robot_rl.tasks.registry import TASKS
 
 STAGES = 5
+
+
+def record_demos(task: str, episodes: int, store: Path, image_size: int, ros: bool, log_dir: Path) -> dict:
+    """Stage 1: scripted demonstrations into `store`, over the ROS graph or in-process; returns how it went
+    (collector, seconds per episode, and for ROS the operator's per-episode outcomes)."""
+    start = time.perf_counter()
+    if ros:
+        from robot_rl.ros.demo_collect import collect_over_ros
+
+        try:
+            import rclpy  # noqa: F401
+        except ImportError as e:
+            raise SystemExit(f"robot-rl demo: recording over ROS 2 needs rclpy ({e}): install the ROS 2 "
+                             "wheels (pip install -e '.[ros-wheels]') or source a ROS 2 install; --no-ros "
+                             "records in-process") from e
+        return {"collector": "ros", **collect_over_ros(task, episodes, store, image_size, log_dir=log_dir)}
+    from robot_rl.env.cli import collect
+
+    collect(task=task, episodes=episodes, store=store, image_size=image_size)
+    return {"collector": "in_process", "s_per_episode": (time.perf_counter() - start) / episodes}
 
 
 def train_and_evaluate(store: Path, out: Path, task: str, steps: int, episodes: int) -> dict:
@@ -44,7 +67,7 @@ def train_and_evaluate(store: Path, out: Path, task: str, steps: int, episodes: 
 
 def demo(out: Path = Path("out/demo"), task: str = "pick_cube", episodes: int = 20, image_size: int = 96,
          train_steps: int = 2000, eval_episodes: int = 20, bench_seconds: float = 10.0,
-         full: bool = False) -> int:
+         full: bool = False, ros: bool = True) -> int:
     """Run the main job on the MuJoCo mirror and write `out/report.html`.
 
     Args:
@@ -57,13 +80,14 @@ def demo(out: Path = Path("out/demo"), task: str = "pick_cube", episodes: int = 
         bench_seconds: Recorded time of the recording-throughput measurement (s).
         full: Real-size run: 100 demonstrations, 20000 training steps, 50 evaluation episodes and a
             60 s recording benchmark.
+        ros: Record through the ROS 2 graph (node processes, recorder services); --no-ros records
+            in-process with the same scripted expert (no rclpy needed).
     """
     from robot_rl.bench.store_bench import record
     from robot_rl.data.export import export_diffusion_policy
     from robot_rl.data.plot import plot_episode
     from robot_rl.data.store import EpisodeStore
     from robot_rl.data.validate import summarize, validate_store
-    from robot_rl.env.cli import collect
 
     if task not in TASKS:
         raise SystemExit(f"robot-rl demo: unknown task {task!r}; tasks: {sorted(TASKS)}")
@@ -78,9 +102,10 @@ def demo(out: Path = Path("out/demo"), task: str = "pick_cube", episodes: int = 
         print(f"\n== [{n}/{STAGES}] {title}", flush=True)
         return time.perf_counter()
 
-    t = stage(1, f"record {episodes} scripted demonstrations of {task} on the MuJoCo mirror")
+    how = "over ROS 2 (sim_demo graph: node processes + recorder services)" if ros else "in-process"
+    t = stage(1, f"record {episodes} scripted demonstrations of {task} on the MuJoCo mirror {how}")
     store_path = out / "demos.zarr"
-    collect(task=task, episodes=episodes, store=store_path, image_size=image_size)
+    collection = record_demos(task, episodes, store_path, image_size, ros, out / "ros_logs")
     timings["collect_s"] = time.perf_counter() - t
 
     t = stage(2, "validate the store (every chunk decoded) and summarise it")
@@ -95,7 +120,11 @@ def demo(out: Path = Path("out/demo"), task: str = "pick_cube", episodes: int = 
     store = EpisodeStore.open(store_path)
     metas = store.all_meta()
     plot_episode(store_path, 0, out / "episode0.png")
-    names = export_diffusion_policy(store_path, out / "demos_diffusion_policy.zarr", progress=True)
+    # what a diffusion_policy config reads: observations, action, reward; not the recorder's bookkeeping
+    # (valid/, capture_time/, frame_number/, target/), whose camera names would clash with the images'
+    keys = [k for k in store.keys if k.startswith(("state/", "image/", "depth/"))
+            or k in ("action", "reward", "terminal", "time")]
+    names = export_diffusion_policy(store_path, out / "demos_diffusion_policy.zarr", keys, progress=True)
     timings["plot_export_s"] = time.perf_counter() - t
 
     t = stage(4, f"train the diffusion chunk policy offline ({train_steps} steps) and evaluate it")
@@ -112,6 +141,7 @@ def demo(out: Path = Path("out/demo"), task: str = "pick_cube", episodes: int = 
         "expert_success_rate": sum(m.success == 1 for m in metas) / len(metas),
         "mean_episode_length": store.n_steps / len(metas), "store_bytes": store.size_on_disk(),
         "export_names": names, "recording": bench, "policy": policy_result, "timings": timings,
+        "collection": collection,
         "warnings": [p.message for p in problems],
     }
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -126,7 +156,10 @@ def _write_report(out: Path, r: dict, summary: dict) -> None:
     rec = r["recording"]
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in [
         ("task", r["task"]), ("episodes", r["episodes"]), ("steps", r["steps"]),
+        ("demonstrations recorded", "over ROS 2: sim_node + expert_teleop + teleop_bridge + recorder_node"
+         if r["collection"]["collector"] == "ros" else "in-process"),
         ("scripted expert success", f"{r['expert_success_rate']:.0%}"),
+        ("recording wall time per episode", f"{r['collection']['s_per_episode']:.1f} s"),
         ("mean episode length (steps)", f"{r['mean_episode_length']:.1f}"),
         (f"offline diffusion policy ({r['policy']['steps']} steps, state obs)", r["policy"]["summary"]),
         ("policy chunk latency p50", f"{r['policy']['plan_ms_p50']:.1f} ms"),

@@ -93,3 +93,72 @@ def test_recorder_episodes(tmp_path):
     np.testing.assert_allclose(ep["action"][:, 0], 0.5, rtol=1e-5)  # 1 cm / pos_scale 2 cm
     np.testing.assert_allclose(ep["action"][:, 6], -1.0)  # gripper command 0 → -1
     assert ep["valid/action"].all() and ep["valid/arm"].all()
+
+
+def test_command_window_is_half_open_and_state_holds():
+    """A command stamped exactly at the next grid time belongs to the next step; a state stream with
+    `hold` answers a gap with its newest older sample, flagged invalid, never NaN."""
+    s = Stream("target", max_age=0.1, window=0.1)
+    for t in (0.1, 0.2):
+        s.push(Sample(t, {"x": np.array([t])}))
+    assert s.pick(0.1).values["x"][0] == 0.1
+    arm = Stream("arm", max_age=0.2, hold=True)
+    arm.push(Sample(0.0, {"q": np.ones(2)}))
+    got = arm.assemble(1.0, "arm")
+    assert not got["valid/arm"] and (got["q"] == 1).all()
+
+
+def test_recorder_reward_terminal_and_task_state(tmp_path):
+    """reward / terminal mark the last step of a successful episode only; the mirror's task state adds
+    the privileged object state (not the arm's keys twice) and the per-step success."""
+    from robot_rl.ros.recording import task_state_values
+
+    cfg = RecorderNodeConfig(store=str(tmp_path / "s.zarr"), control_hz=10.0, lag=0.05,
+                             task_state="/sim/task_state")
+    rec = EpisodeRecorder(cfg)
+
+    def feed(t0: float, t1: float) -> None:
+        _feed(rec, t0, t1)
+        for k in range(int(t0 * 100), int(t1 * 100)):
+            values = {"ee_pos": np.zeros(3), "object_pos": np.array([0.5, 0.0, k / 1000]),
+                      "success": float(k >= 80), "scene_seed": 7.0}
+            rec.streams["task_state"].push(Sample(k / 100, task_state_values(values)))
+
+    feed(0.0, 0.05)
+    for label in (True, False):
+        start = 0.02 if label else 2.02
+        feed(start + 0.03, start + 1.5)
+        rec.start(start)
+        rec.tick(start + 1.0)
+        rec.label(label)
+        rec.save(start + 1.2)
+    rec.close()
+    store = EpisodeStore.open(tmp_path / "s.zarr")
+    assert "state/ee_pos" in store.keys and "state/scene_seed" not in store.keys
+    for i, label in enumerate((True, False)):
+        ep = store.read_episode(i)
+        assert ep["reward"][-1] == float(label) and ep["terminal"][-1] == label
+        assert not ep["reward"][:-1].any() and not ep["terminal"][:-1].any()
+        assert ep["valid/task_state"].all() and ep["state/object_pos"].shape[1:] == (3,)
+    ep = store.read_episode(0)
+    np.testing.assert_array_equal(ep["success"], ep["time"] >= 0.8 - 1e-9)
+    assert store.specs["state/object_pos"].units == "m"
+
+
+def test_recorder_arm_gap_is_flagged_not_nan(tmp_path):
+    """The arm stream falling silent mid-episode: steps stay finite (zero-order hold) with valid/arm False."""
+    cfg = RecorderNodeConfig(store=str(tmp_path / "s.zarr"), control_hz=10.0, lag=0.05)
+    rec = EpisodeRecorder(cfg)
+    _feed(rec, 0.0, 0.05)
+    rec.start(0.02)
+    _feed(rec, 0.05, 0.5)
+    for n in range(15, 30):  # cameras and commands go on, the arm says nothing from 0.5 s
+        for cam in ("front", "wrist"):
+            rec.streams[f"cam/{cam}"].push(Sample(n / 30, {f"image/{cam}": np.zeros((4, 5, 3), np.uint8)}, n))
+    rec.tick(1.0)
+    assert rec.status()["until"] == pytest.approx(0.3)  # later steps wait for the arm's data (to t + period)
+    rec.save(1.0 + cfg.max_wait)  # ... until max_wait: then they are written with the gap flagged
+    rec.close()
+    ep = EpisodeStore.open(tmp_path / "s.zarr").read_episode(0)
+    assert not ep["valid/arm"][-1] and ep["valid/arm"][0] and ep["time"][-1] == pytest.approx(0.8)
+    assert np.isfinite(ep["state/q"]).all() and np.isfinite(ep["state/ee_pos"]).all()

@@ -96,3 +96,14 @@ def test_stamp_pose_joints_wrench_info():
     np.testing.assert_array_equal(convert.msg_to_wrench(convert.wrench_to_msg(w, 0, "base")), w)
     intr = Intrinsics(fx=600, fy=601, cx=319.5, cy=239.5, width=640, height=480)
     assert convert.intrinsics_from_info(convert.camera_info(intr, 0, "f")) == intr
+
+
+def test_named_values_round_trip():
+    """The mirror's task state as a JointState: vectors keep their length, scalars stay scalars."""
+    values = {"object_pos": np.array([0.5, -0.1, 0.02]), "gripper": [0.7], "success": 1.0, "scene_seed": 3.0}
+    msg = convert.values_to_joint_state(values, 4.25, "base")
+    assert msg.name[:3] == ["object_pos.0", "object_pos.1", "object_pos.2"] and "success" in msg.name
+    assert convert.from_stamp(msg.header.stamp) == 4.25 and msg.header.frame_id == "base"
+    back = convert.joint_state_to_values(msg)
+    np.testing.assert_allclose(back["object_pos"], values["object_pos"])
+    assert back["gripper"].shape == (1,) and back["success"].shape == () and float(back["scene_seed"]) == 3.0

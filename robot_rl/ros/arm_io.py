@@ -2,8 +2,11 @@
 
 Out: /joint_states (7 joints + the `gripper` pseudo-joint, opening 0..1), /<ns>/ee_pose, /<ns>/wrench,
 stamped with the state's capture time mapped by `stamp`. In: /<ns>/target_pose (PoseStamped, base
-frame) → `SafeArm.command` with the latest /<ns>/gripper_command (Float64 0..1; applied with the
-next target). Services /<ns>/{home,stop,clear_error,estop} (std_srvs/Trigger).
+frame) → `SafeArm.command` with the latest /<ns>/gripper_command (Float64 0..1). A sender publishes the
+gripper command and the target of one tick back to back, but the executor may take them in either
+order; a gripper command that arrives within a control period after a target re-commands that target
+with the new opening, so the gripper never lags one tick behind.
+Services /<ns>/{home,stop,clear_error,estop} (std_srvs/Trigger).
 The watchdog is SafeArm's: `publish_state()` reads the state through it at the publish rate.
 """
 
@@ -42,10 +45,11 @@ class ArmIO:
         self.on_target = on_target
         self.names = [*joint_names(joint_prefix), GRIPPER_JOINT]
         self.gripper = None  # latest gripper command; None = keep the current opening
+        self.last_target: tuple | None = None  # (pos, quat, arm time) of the last accepted target
         t = arm_topics(arm_ns)
-        self.pub_joints = node.create_publisher(JointState, t["joint_states"], qos.SENSOR_PUB)
-        self.pub_pose = node.create_publisher(PoseStamped, t["ee_pose"], qos.SENSOR_PUB)
-        self.pub_wrench = node.create_publisher(WrenchStamped, t["wrench"], qos.SENSOR_PUB)
+        self.pub_joints = node.create_publisher(JointState, t["joint_states"], qos.STATE_PUB)
+        self.pub_pose = node.create_publisher(PoseStamped, t["ee_pose"], qos.STATE_PUB)
+        self.pub_wrench = node.create_publisher(WrenchStamped, t["wrench"], qos.STATE_PUB)
         self.subs = [node.create_subscription(PoseStamped, t["target"], self._on_target, qos.COMMAND),
                      node.create_subscription(Float64, t["gripper"], self._on_gripper, qos.COMMAND)]
         actions = {"home": arm.home, "stop": arm.stop, "clear_error": arm.clear_error, "estop": arm.estop}
@@ -72,9 +76,11 @@ class ArmIO:
             self.n_cmd.drop()
             return
         pos, quat = convert.msg_to_pose(msg)
-        gripper = self.arm.state().gripper if self.gripper is None else self.gripper
+        s = self.arm.state()
+        gripper = s.gripper if self.gripper is None else self.gripper
         try:
             self.arm.command(pos, quat, gripper)
+            self.last_target = (pos, quat, s.time)
             self.n_cmd.tick()
         except SafetyError as e:
             self.n_cmd.drop()
@@ -83,7 +89,20 @@ class ArmIO:
             self.on_target()
 
     def _on_gripper(self, msg: Float64) -> None:
-        self.gripper = min(max(float(msg.data), 0.0), 1.0)
+        gripper = min(max(float(msg.data), 0.0), 1.0)
+        changed, self.gripper = gripper != self.gripper, gripper
+        if not (changed and self.active and self.last_target is not None):
+            return
+        pos, quat, t = self.last_target
+        if self.arm.state().time - t <= self.arm.config.control_period:  # the target of this tick
+            try:
+                self.arm.command(pos, quat, gripper)
+            except SafetyError as e:
+                self.node.get_logger().warning(f"gripper command refused: {e}", throttle_duration_sec=1.0)
+
+    def forget_commands(self) -> None:
+        """Drop the latest gripper command and target (the scene was reset: they belong to the old one)."""
+        self.gripper, self.last_target = None, None
 
     def _service(self, action: Callable[[], None]) -> Callable:
         def handle(request, response):

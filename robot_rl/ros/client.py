@@ -4,6 +4,7 @@ topics. Uses its own rclpy context, so it can be created and shut down repeatedl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import rclpy
@@ -28,29 +29,42 @@ class GraphClient:
         while time.monotonic() < end:
             self.executor.spin_once(timeout_sec=min(0.05, max(end - time.monotonic(), 0.0)))
 
-    def call(self, service: str, srv_type=Trigger, timeout: float = 10.0, **fields) -> Any:
-        """Call a service; returns the response (raises TimeoutError if it never answers)."""
+    def call(self, service: str, srv_type=Trigger, timeout: float = 10.0,
+             check: Callable[[], None] | None = None, **fields) -> Any:
+        """Call a service; returns the response (raises TimeoutError if it never answers). `check` is
+        called every 50 ms while waiting (e.g. to raise at once when the serving process has died)."""
         client = self.node.create_client(srv_type, service)
         try:
-            if not client.wait_for_service(timeout_sec=timeout):
+            if check is None and not client.wait_for_service(timeout_sec=timeout):
                 raise TimeoutError(f"service {service} did not appear within {timeout} s")
+            end = time.monotonic() + timeout
+            while check is not None and not client.service_is_ready():
+                check()
+                if time.monotonic() > end:
+                    raise TimeoutError(f"service {service} did not appear within {timeout} s")
+                self.executor.spin_once(timeout_sec=0.05)
             future = client.call_async(srv_type.Request(**fields))
-            self.executor.spin_until_future_complete(future, timeout_sec=timeout)
+            end = time.monotonic() + timeout
+            while not future.done() and time.monotonic() < end:
+                self.executor.spin_until_future_complete(future, timeout_sec=min(0.05, timeout))
+                if check is not None:
+                    check()
             if not future.done():
                 raise TimeoutError(f"service {service} did not answer within {timeout} s")
             return future.result()
         finally:
             self.node.destroy_client(client)
 
-    def trigger(self, service: str, timeout: float = 10.0) -> str:
+    def trigger(self, service: str, timeout: float = 10.0, check: Callable[[], None] | None = None) -> str:
         """Call a std_srvs/Trigger service; raises RuntimeError if it reports failure."""
-        r = self.call(service, Trigger, timeout)
+        r = self.call(service, Trigger, timeout, check)
         if not r.success:
             raise RuntimeError(f"{service}: {r.message}")
         return r.message
 
-    def set_bool(self, service: str, value: bool, timeout: float = 10.0) -> str:
-        r = self.call(service, SetBool, timeout, data=value)
+    def set_bool(self, service: str, value: bool, timeout: float = 10.0,
+                 check: Callable[[], None] | None = None) -> str:
+        r = self.call(service, SetBool, timeout, check, data=value)
         if not r.success:
             raise RuntimeError(f"{service}: {r.message}")
         return r.message

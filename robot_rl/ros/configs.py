@@ -223,13 +223,47 @@ class RecorderNodeConfig:
     """Wait this long (s) past a grid step's action window before assembling it (transport latency)."""
     max_age: float = 0.1
     """A camera frame older than this (s) at a grid time is a gap (`valid/<cam>` = False)."""
+    max_wait: float = 2.0
+    """Longest a step waits (s, ROS clock, past its lag) for the arm and camera streams to deliver its data
+    before it is written with gaps (a recorder behind its queues waits instead of recording gaps)."""
+    task_state: str = ""
+    """Sim only: topic of the mirror's privileged task state (sim_node's `~/task_state`), recorded as
+    `state/<key>` for the keys the arm topics lack (object poses) and the per-step `success`; "" on
+    hardware, which has no such topic."""
     autostart: bool = True
     """Configure and activate at start-up (no lifecycle manager needed)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpertTeleopConfig:
+    """expert_teleop: the task's scripted expert as a teleop device, for the MuJoCo mirror only."""
+
+    task: str = "pick_cube"
+    """Registered task whose scripted expert runs."""
+    sim_node: str = "/sim"
+    """Fully qualified name of the sim_node whose privileged `~/task_state` it reads."""
+    control_hz: float = 10.0
+    """Expert decisions per second of ROS time (the task's control rate)."""
+    lead: float = 0.02
+    """Decide this long (s, ROS time) before each whole control period, so the action reaches
+    teleop_bridge before its tick on that period (the bridge ticks on whole periods of arm-pose time)."""
+    rate_hz: float = 30.0
+    """Wall-clock rate at which the newest action is re-published, like a teleop device's stream (the
+    bridge treats input older than its timeout as a dead device)."""
+    noise: float = 0.0
+    """Std of Gaussian noise on the expert's normalised actions (0 = clean demos)."""
+    seed: int = 0
+    """Seeds the action noise (with the scene seed of each episode)."""
+    teleop_ns: str = "teleop"
+    """Namespace of the teleop topics it publishes."""
+    base_frame: str = "base"
+    """Frame id of the twist."""
 
 
 CONFIGS: dict[str, type] = {
     "camera_node": CameraNodeConfig, "arm_node": ArmNodeConfig, "teleop_node": TeleopNodeConfig,
     "teleop_bridge": TeleopBridgeConfig, "sim_node": SimNodeConfig, "recorder_node": RecorderNodeConfig,
+    "expert_teleop": ExpertTeleopConfig,
 }
 """executable → config class."""
 

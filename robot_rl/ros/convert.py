@@ -180,3 +180,36 @@ def wrench_to_msg(wrench: np.ndarray, stamp: float, frame_id: str) -> WrenchStam
 def msg_to_wrench(msg: WrenchStamped) -> np.ndarray:
     f, t = msg.wrench.force, msg.wrench.torque
     return np.array([f.x, f.y, f.z, t.x, t.y, t.z])
+
+
+# ---------------------------------------------------------------------- named values (sim task state)
+def values_to_joint_state(values: dict[str, np.ndarray | float], stamp: float,
+                          frame_id: str = "") -> JointState:
+    """Named float vectors → JointState: entry `<key>.<i>` holds element i of vector `key`, a bare `<key>`
+    a scalar. For the mirror's privileged task state, where a standard type with a header and names is
+    needed (no custom interfaces, DESIGN §6)."""
+    names, flat = [], []
+    for key, value in values.items():
+        v = np.asarray(value, float)
+        if v.ndim == 0:
+            names.append(key)
+            flat.append(float(v))
+        else:
+            names += [f"{key}.{i}" for i in range(v.size)]
+            flat += v.reshape(-1).tolist()
+    msg = JointState(name=names, position=flat)
+    msg.header.stamp, msg.header.frame_id = to_stamp(stamp), frame_id
+    return msg
+
+
+def joint_state_to_values(msg: JointState) -> dict[str, np.ndarray]:
+    """Inverse of `values_to_joint_state`: {key: float64 vector (n,), or a 0-d array for a scalar}."""
+    out: dict[str, list[float]] = {}
+    scalars = set()
+    for name, value in zip(msg.name, msg.position, strict=True):
+        key, dot, index = name.rpartition(".")
+        if not dot or not index.isdigit():
+            key = name
+            scalars.add(key)
+        out.setdefault(key, []).append(value)
+    return {k: np.array(v[0] if k in scalars else v, float) for k, v in out.items()}

@@ -3,6 +3,9 @@
 
 - `sim_collect`: sim_node (MuJoCo mirror, /clock) + teleop_node + teleop_bridge + recorder_node, every
   node but the sim on sim time.
+- `sim_demo`: sim_node + expert_teleop (the task's scripted expert as the operator's teleop device,
+  reading the mirror's privileged task state) + teleop_bridge + recorder_node (also recording the
+  privileged object state): demonstrations over ROS with no human (`robot-rl demo`, ros/demo_collect.py).
 - `collect`: hardware collection for a rig: arm_node + one camera_node per camera + teleop_node +
   teleop_bridge + recorder_node. Device parameters (driver, serial, host) come from
   `config/rig_<rig>.yaml`, selected with `rig:=`; `use_sim:=true` runs `sim_collect` instead.
@@ -102,6 +105,29 @@ def sim_collect() -> Graph:
     return Graph("sim_collect", "teleoperated collection on the MuJoCo mirror", nodes, args)
 
 
+def sim_demo() -> Graph:
+    cams = ["front", "wrist"]
+    common = {"control_hz": 10.0}
+    size = Arg("image_size", "96", "side of the square camera images (pixels)")
+    # recorder lag 0.2 s: slack for a loaded machine; a target that arrives after its step was assembled
+    # would be recorded as the previous step's target. Sim state at 50 Hz: five samples per control period
+    # is plenty for the 10 Hz grid and halves the message load on every node (2 shared cores)
+    sim = {"cameras": cams, "camera_hz": 10.0, "control_period": 0.1, "publish_hz": 50.0}
+    nodes = (
+        NodeSpec("sim_node", "sim", params=sim,
+                 arg_params={"task": "task", "image_height": size.name, "image_width": size.name}),
+        NodeSpec("expert_teleop", "expert_teleop", params=_sim_time({**common, "sim_node": "/sim"}),
+                 arg_params={"task": "task"}),
+        NodeSpec("teleop_bridge", "teleop_bridge", params=_sim_time(common)),
+        NodeSpec("recorder_node", "recorder",
+                 params=_sim_time({**common, "cameras": cams, "rig": "mujoco_mirror", "lag": 0.2,
+                                   "task_state": "/sim/task_state"}),
+                 arg_params={"store": "store", "task": "task"}),
+    )
+    return Graph("sim_demo", "scripted-expert demonstrations over ROS on the MuJoCo mirror", nodes,
+                 (TASK, STORE, size))
+
+
 def collect() -> Graph:
     cams = ["front", "wrist"]
     nodes = (
@@ -120,7 +146,7 @@ def collect() -> Graph:
     return Graph("collect", "hardware demonstration collection for a rig", nodes, args, rig_file=True)
 
 
-GRAPHS = {"collect": collect, "sim_collect": sim_collect}
+GRAPHS = {"collect": collect, "sim_collect": sim_collect, "sim_demo": sim_demo}
 
 
 def param_file(graph: Graph) -> dict[str, Any]:
@@ -168,10 +194,12 @@ def interfaces(node: NodeSpec, overrides: dict[str, Any] | None = None) -> tuple
             for cam in cfg.cameras:
                 ct = c.camera_topics(cfg.camera_ns, cam)
                 pubs |= {ct["color"], ct["info"]} | ({ct["depth"]} if cfg.depth else set())
-            pubs |= {"/clock", f"/{node.name}/success"}
+            pubs |= {"/clock", f"/{node.name}/success", f"/{node.name}/task_state"}
         return pubs, {t["target"], t["gripper"]}
     if ex == "teleop_node":
         return set(c.teleop_topics(cfg.teleop_ns).values()), set()
+    if ex == "expert_teleop":
+        return set(c.teleop_topics(cfg.teleop_ns).values()), {f"{cfg.sim_node.rstrip('/')}/task_state"}
     if ex == "teleop_bridge":
         t, tt = c.arm_topics(cfg.arm_ns), c.teleop_topics(cfg.teleop_ns)
         return {t["target"], t["gripper"]}, {tt["twist"], tt["joy"], t["ee_pose"]}
@@ -181,5 +209,5 @@ def interfaces(node: NodeSpec, overrides: dict[str, Any] | None = None) -> tuple
         for cam in cfg.cameras:
             ct = c.camera_topics(cfg.camera_ns, cam)
             subs |= {ct["color"]} | ({ct["depth"]} if cfg.depth else set())
-        return {f"/{node.name}/status"}, subs
+        return {f"/{node.name}/status"}, subs | ({cfg.task_state} if cfg.task_state else set())
     raise KeyError(f"unknown executable {ex!r}")

@@ -5,10 +5,12 @@ timestamped sample (header stamp = capture time), and every 20 ms of wall time l
 `EpisodeRecorder.tick` (recording.py) write the grid steps that are due on the ROS clock.
 Services (std_srvs): `~/start` (Trigger: begin an episode at the next grid time), `~/label_success`
 (SetBool: label the episode in flight), `~/save` (Trigger: commit it), `~/discard` (Trigger).
-`~/status` (std_msgs/String, JSON, latched) after every change and at 2 Hz: recording, steps,
-episodes, gaps, label, streams still silent. The store is created on the first `start`, once every
+`~/status` (std_msgs/String, JSON, latched) after every change, every written step and at 2 Hz:
+recording, steps, `until` (time of the newest assembled step), episodes, gaps, label, streams still
+silent. The store is created on the first `start`, once every
 stream has delivered a sample (its shapes come from the data). A camera that stops is recorded as
-gaps; a killed recorder loses only the episode in flight (EpisodeStore commit protocol).
+gaps; a killed recorder loses only the episode in flight (EpisodeStore commit protocol). On the mirror,
+`task_state:=/sim/task_state` also records the privileged object state and success predicate.
 
 Run: `python -m robot_rl.ros.recorder_node --ros-args -r __node:=recorder -p store:=out/demos.zarr`.
 """
@@ -29,7 +31,7 @@ from robot_rl.ros.alignment import FrameStats, Sample
 from robot_rl.ros.configs import GRIPPER_JOINT, RecorderNodeConfig, arm_topics, camera_topics, joint_names
 from robot_rl.ros.diagnostics import Diagnostics
 from robot_rl.ros.params import declare_config
-from robot_rl.ros.recording import EpisodeRecorder, config_attrs
+from robot_rl.ros.recording import EpisodeRecorder, config_attrs, task_state_values
 
 OK = TransitionCallbackReturn.SUCCESS
 
@@ -76,14 +78,18 @@ class RecorderNode(runtime.DeviceNode):
     # ------------------------------------------------------------------ inputs
     def _subscribe(self) -> None:
         cfg, at = self.cfg, arm_topics(self.cfg.arm_ns)
-        subs = [(JointState, at["joint_states"], self._on_joints),
-                (PoseStamped, at["ee_pose"], self._on_pose), (PoseStamped, at["target"], self._on_target),
-                (Float64, at["gripper"], self._on_gripper)]
+        state = [(JointState, at["joint_states"], self._on_joints),
+                 (PoseStamped, at["ee_pose"], self._on_pose), (PoseStamped, at["target"], self._on_target),
+                 (Float64, at["gripper"], self._on_gripper)]
+        if cfg.task_state:
+            state.append((JointState, cfg.task_state, self._on_task_state))
+        subs = []
         for cam in cfg.cameras:
             t = camera_topics(cfg.camera_ns, cam)
             subs.append((Image, t["color"], self._camera_callback(cam, "cam", "image")))
             if cfg.depth:
                 subs.append((Image, t["depth"], self._camera_callback(cam, "depth", "depth")))
+        self._entities += [self.create_subscription(t, name, cb, qos.RECORD_STATE) for t, name, cb in state]
         self._entities += [self.create_subscription(t, name, cb, qos.RECORD) for t, name, cb in subs]
 
     def _push(self, stream: str, stamp: float, values: dict, seq: int = -1) -> None:
@@ -119,6 +125,10 @@ class RecorderNode(runtime.DeviceNode):
         self._push("target", convert.from_stamp(msg.header.stamp),
                    {"target/ee_pos": pos.astype(np.float32), "target/ee_quat": quat.astype(np.float32)})
 
+    def _on_task_state(self, msg: JointState) -> None:
+        values = task_state_values(convert.joint_state_to_values(msg))
+        self._push("task_state", convert.from_stamp(msg.header.stamp), values)
+
     def _on_gripper(self, msg: Float64) -> None:  # no header: stamped on arrival
         value = {"target/gripper": np.array([msg.data], np.float32)}
         self._push("gripper_cmd", runtime.ros_time(self), value)
@@ -127,6 +137,7 @@ class RecorderNode(runtime.DeviceNode):
     def _tick(self) -> None:
         if self.rec is not None and self.rec.recording and self.rec.tick(runtime.ros_time(self)):
             self.diag.counter("steps").tick()
+            self._publish_status()  # an operator waiting for the last steps sees them at once
 
     def _call(self, response, action) -> object:
         try:

@@ -11,6 +11,13 @@ Sim time published on /clock never goes backwards: `~/reset` (std_srvs/Trigger) 
 scene with the next seed and continues the clock. `~/success` (std_msgs/Bool) is the task's
 success predicate, published with each camera frame.
 
+Privileged, sim-only topic (never present on hardware): `~/task_state` (sensor_msgs/JointState, see
+convert.values_to_joint_state) after every physics chunk, stamped with the sim time: what the in-process
+env hands its scripted expert as `info["state"]` (robot state keys + the task's object state,
+`Task.privileged`), plus `success` (1.0 / 0.0) and `scene_seed` (the seed of the current scene, so a
+reader sees a reset in the same message as the new scene). expert_teleop drives the arm from it; the
+recorder can store the object state next to what the real sensors give.
+
 Run: `python -m robot_rl.ros.sim_node --ros-args -r __node:=sim -p task:=pick_cube`.
 """
 
@@ -19,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
@@ -50,6 +58,7 @@ class SimNode(Node):
                      for name in cfg.cameras}
         self.pub_clock = self.create_publisher(Clock, "/clock", qos.COMMAND)
         self.pub_success = self.create_publisher(Bool, "~/success", qos.COMMAND)
+        self.pub_task_state = self.create_publisher(JointState, "~/task_state", qos.STATE_PUB)
         self.srv_reset = self.create_service(Trigger, "~/reset", self._on_reset)
         self.srv_step = self.create_service(Trigger, "~/step", self._on_step)
         self.chunk = max(1, round(1.0 / cfg.publish_hz / self.sim.timestep))
@@ -92,13 +101,22 @@ class SimNode(Node):
     def _publish(self) -> None:
         t = self.now()
         self.pub_clock.publish(Clock(clock=convert.to_stamp(t)))
-        self.io.publish_state()
+        s = self.io.publish_state()
+        self._publish_task_state(s, t)
         if t + 1e-9 >= self.next_frame:
             for name, cam in self.cameras.items():
                 self.cams[name].publish(cam.read_latest(), t)
             self.pub_success.publish(Bool(data=bool(self.task.success(self.sim))))
             period = 1.0 / self.cfg.camera_hz
             self.next_frame = (np.floor((t + 1e-9) / period) + 1) * period
+
+    def _publish_task_state(self, s, t: float) -> None:
+        if self.pub_task_state.get_subscription_count() == 0:  # privileged and unused: skip the work
+            return
+        values = {"ee_pos": s.ee_pos, "ee_quat": s.ee_quat, "gripper": [s.gripper], "q": s.q,
+                  **self.task.privileged(self.sim), "success": float(self.task.success(self.sim)),
+                  "scene_seed": float(self.seed - 1)}
+        self.pub_task_state.publish(convert.values_to_joint_state(values, t, self.cfg.base_frame))
 
     # ------------------------------------------------------------------ services
     def _reset_scene(self) -> None:
@@ -107,6 +125,7 @@ class SimNode(Node):
         self.task.reset(self.sim, np.random.default_rng(self.seed))
         self.sim.data.time = 0.0
         self.arm.clear_error()
+        self.io.forget_commands()
         self.seed += 1
         self._publish()
 

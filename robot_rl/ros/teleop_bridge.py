@@ -1,16 +1,21 @@
 """teleop_bridge: teleop twists → arm targets at the control rate, for demonstration collection.
 
-Every control period (ROS clock: sim time under use_sim_time) the newest twist becomes a TCP target
-relative to the newest measured pose, exactly as a task maps a normalised action (tasks/base.py):
+Once per control period — on the first measured pose stamped at or after each whole period of the ROS
+clock (sim time under use_sim_time), the grid the recorder's steps sit on — the newest twist becomes a
+TCP target relative to that very pose, exactly as a task maps a normalised action (tasks/base.py):
 position + twist[:3] × pos_scale, rotation rotvec(twist[3:] × rot_scale) applied in the base frame;
-the gripper target comes from the Joy's last axis. When the newest twist is older than `timeout`
-(the teleop process died or stalled) no target is sent, so the arm's watchdog holds the pose.
+the gripper target comes from the Joy's last axis. The target is stamped with that pose's capture time,
+so the recorder pairs it with the observation it was computed from.
+Ticking on pose stamps rather than a timer keeps the phase fixed (a timer's phase depends on when the
+node started) and never mixes in an older pose. When the newest twist is older than `timeout` (the
+teleop process died or stalled) or poses stop, no target is sent, so the arm's watchdog holds the pose.
 
 Run: `python -m robot_rl.ros.teleop_bridge --ros-args -r __node:=teleop_bridge -p use_sim_time:=true`.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -24,6 +29,9 @@ from robot_rl.ros import convert, qos, runtime
 from robot_rl.ros.configs import TeleopBridgeConfig, arm_topics, teleop_topics
 from robot_rl.ros.diagnostics import Diagnostics
 from robot_rl.ros.params import declare_config
+
+EPS = 1e-6
+"""Pose stamps within this many seconds of a whole control period count as on it (float round-off)."""
 
 
 class TeleopBridge(Node):
@@ -42,7 +50,7 @@ class TeleopBridge(Node):
         self.pub_gripper = self.create_publisher(Float64, at["gripper"], qos.COMMAND)
         self.diag = Diagnostics(self)
         self.sent, self.held = self.diag.counter("targets"), self.diag.counter("stale_teleop")
-        self.timer = self.create_timer(1.0 / cfg.control_hz, self._tick)  # ROS clock: follows /clock
+        self.next_tick = -math.inf  # ROS time of the next whole control period
 
     def _on_twist(self, msg: TwistStamped) -> None:
         lin, ang = msg.twist.linear, msg.twist.angular
@@ -55,6 +63,10 @@ class TeleopBridge(Node):
 
     def _on_pose(self, msg: PoseStamped) -> None:
         self.pose = convert.msg_to_pose(msg)
+        t = convert.from_stamp(msg.header.stamp)
+        if t + EPS >= self.next_tick:
+            self.next_tick = (math.floor(t * self.cfg.control_hz + EPS) + 1) / self.cfg.control_hz
+            self._tick(t)
 
     def target(self) -> tuple[np.ndarray, np.ndarray]:
         """The TCP target (position m, quaternion xyzw) for the newest twist and pose."""
@@ -63,8 +75,7 @@ class TeleopBridge(Node):
         turn = rot.from_rotvec(a[3:] * self.cfg.rot_scale)
         return pos + a[:3] * self.cfg.pos_scale, rot.normalize(rot.multiply(turn, quat))
 
-    def _tick(self) -> None:
-        now = runtime.ros_time(self)
+    def _tick(self, now: float) -> None:
         if self.twist is None or self.pose is None or time.monotonic() - self.twist_time > self.cfg.timeout:
             self.held.tick()
             return
