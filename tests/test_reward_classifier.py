@@ -12,7 +12,7 @@ from robot_rl.data.store import EpisodeStore
 from robot_rl.rewards.base import Reward, RewardModel, load_reward
 from robot_rl.rewards.classifier import SMALL_ENCODER, ClassifierConfig
 from robot_rl.rewards.dataset import LabelConfig, load_frames, resolve_source
-from robot_rl.rewards.hysteresis import Hysteresis, choose_threshold, hysteresis_flags
+from robot_rl.rewards.hysteresis import Hysteresis, choose_hysteresis, choose_threshold, hysteresis_flags
 from robot_rl.rewards.train import TrainConfig, evaluate_reward, train_reward
 from tests.helpers.reward_data import make_store
 
@@ -29,7 +29,7 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(store, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "m"
-    cfg = TrainConfig(classifier=TINY, k=2, val_fraction=0.3, target_precision=0.95)
+    cfg = TrainConfig(classifier=TINY, k=(2,), val_fraction=0.3, target_precision=0.95)
     summary = train_reward(store, out, cfg)
     return out, summary
 
@@ -58,6 +58,96 @@ def test_threshold_meets_precision_target_with_highest_recall():
     separable = np.concatenate([np.full(50, 0.001), np.full(50, 0.999)])  # every threshold is perfect
     assert choose_threshold(separable, labels, np.array([100]), 1, 0.99).threshold < 0.5
     assert choose_threshold(separable, labels, np.array([100]), 1, 0.99, min_threshold=0.5).threshold == 0.5
+
+
+def test_hysteresis_length_is_chosen_for_recall_at_the_precision_target():
+    # 4 episodes of 20 frames: success from frame 10; every negative episode has isolated single-frame
+    # spikes that only k >= 2 rejects
+    labels = np.zeros(80, np.int8)
+    probs = np.full(80, 0.1)
+    for e in (0, 1):
+        labels[20 * e + 10:20 * e + 20] = 1
+        probs[20 * e + 10:20 * e + 20] = 0.9
+    probs[[43, 47, 51, 55, 63, 71]] = 0.95
+    ends = np.array([20, 40, 60, 80])
+    c = choose_hysteresis(probs, labels, ends, (1, 2, 3), target_precision=0.99, min_threshold=0.5)
+    assert c.k == 2 and c.met_target and c.recall == pytest.approx(18 / 20)
+    clean = np.where(labels == 1, 0.9, 0.1)
+    assert choose_hysteresis(clean, labels, ends, (3, 1, 2), 0.99, 0.5).k == 1  # k = 1 has the most recall
+    with pytest.raises(ValueError):
+        choose_hysteresis(clean, labels, ends, (), 0.99)
+
+
+def test_first_flag_target_rejects_a_k_whose_first_flags_come_early():
+    # 10 episodes of 30 frames, success from frame 10; in one of them the frame before success already
+    # scores high: per frame 200 / 201 precise with k = 1, but that episode would end one step early
+    labels = np.tile(np.r_[np.zeros(10), np.ones(20)].astype(np.int8), 10)
+    probs = np.where(labels == 1, 0.95, 0.05)
+    probs[9] = 0.97  # no threshold keeps the successes and drops it
+    ends = np.arange(30, 301, 30)
+    per_frame = choose_hysteresis(probs, labels, ends, (1, 2, 3), 0.99, 0.5)
+    assert per_frame.k == 1 and per_frame.precision >= 0.99 and per_frame.first_flag_precision == 0.9
+    rl = choose_hysteresis(probs, labels, ends, (1, 2, 3), 0.99, 0.5, target_first_flag=0.99)
+    assert rl.k == 2 and rl.first_flag_precision == 1.0 and rl.met_target
+    assert rl.recall == pytest.approx((20 + 9 * 19) / 200)  # k = 2 gives up the first frame of each success
+
+
+def test_recall_slack_raises_the_threshold_above_near_success_negatives():
+    # validation: negatives ~0.05, positives 0.95..0.999 except one onset frame at 0.8 per episode; a held-out
+    # near miss creeping towards success scores 0.45..0.85 (validation holds none of those)
+    labels = np.array(([0] * 10 + [1] * 20) * 4, np.int8)
+    probs = np.where(labels == 1, np.linspace(0.95, 0.999, 120), 0.05)
+    probs[[10, 40, 70, 100]] = 0.8
+    ends = np.array([30, 60, 90, 120])
+    low = choose_threshold(probs, labels, ends, 1, 0.99, min_threshold=0.5)
+    high = choose_threshold(probs, labels, ends, 1, 0.99, min_threshold=0.5, recall_slack=0.06)
+    assert low.threshold == 0.5 and low.recall == 1.0
+    assert 0.85 < high.threshold < 0.96 and high.recall >= 0.94 and high.met_target
+    near_miss = np.linspace(0.45, 0.85, 20)
+    assert np.mean(near_miss >= low.threshold) > 0.8 and not np.any(near_miss >= high.threshold)
+    # slack smaller than one onset frame per episode (4 / 80 = 0.05): the 0.8 frames stay detected
+    assert choose_threshold(probs, labels, ends, 1, 0.99, 0.5, recall_slack=0.01).recall == 1.0
+
+
+def test_onset_negatives_are_the_frames_just_before_success():
+    from robot_rl.rewards.classifier import _onset_negatives
+    from robot_rl.rewards.dataset import Frames
+
+    labels = np.array([0, 0, 0, 1, 1, 0, 0, 0, 0, 1, -1, 0, 0], np.int8)
+    frames = Frames({}, labels, np.array([6, 10, 13]), np.arange(3))
+    # episode 0 (frames 0-5): 0-2 precede its success, 5 follows it; episode 1 (6-9): 6-8 precede its
+    # success at 9, frame 5 belongs to episode 0; episode 2 (10-12) has no success
+    assert _onset_negatives(frames, 4).tolist() == [0, 1, 2, 6, 7, 8]
+    assert _onset_negatives(frames, 1).tolist() == [2, 8]
+
+
+def test_metrics_report_the_detection_delay_per_success_segment():
+    from robot_rl.rewards.dataset import Frames
+    from robot_rl.rewards.evaluate import metrics
+
+    labels = np.array([0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1], np.int8)
+    probs = np.array([0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 0], float)
+    frames = Frames({}, labels, np.array([5, 10, 14]), np.arange(3))
+    m = metrics(probs, frames, 0.5, k=2)
+    # segment 1: flag from frame 2 (delay 1); segment 2: from frame 9 (delay 2); segment 3: never
+    assert (m["delay_mean"], m["delay_max"], m["segments_missed"]) == (1.5, 2, 1)
+    assert (m["tp"], m["fp"], m["fn"]) == (4, 0, 5) and m["raw_fp"] == 1
+
+
+def test_first_flag_metrics_count_what_ends_an_rl_episode():
+    from robot_rl.rewards.dataset import Frames
+    from robot_rl.rewards.evaluate import metrics
+
+    # ep 0: flag rises inside the success (right); ep 1: a spike before success ends it early; ep 2: a failed
+    # episode flagged (early); ep 3: success never flagged (missed); ep 4: failed, never flagged
+    labels = np.array([0, 0, 1, 1] + [0, 0, 1, 1] + [0, 0, 0] + [0, 1, 1] + [0, 0], np.int8)
+    probs = np.array([0, 0, 1, 1] + [1, 0, 1, 1] + [0, 1, 0] + [0, 0, 0] + [0, 0], float)
+    frames = Frames({}, labels, np.array([4, 8, 11, 14, 16]), np.arange(5))
+    m = metrics(probs, frames, 0.5, k=1)
+    assert (m["first_flag_right"], m["first_flag_early"], m["first_flag_missed"]) == (1, 2, 1)
+    # per frame ep 1 is mostly right (2 of its 3 flags), for the RL episode it is a false success
+    assert (m["first_flag_precision"], m["first_flag_recall"]) == (pytest.approx(1 / 3), pytest.approx(1 / 3))
+    assert m["precision"] == pytest.approx(4 / 6)
 
 
 def test_label_sources(store):
@@ -132,6 +222,49 @@ def test_bad_inputs(model, tmp_path):
         reward({"image/front": np.zeros((16, 16, 3), np.uint8)})
     with pytest.raises(ValueError, match="uint8"):
         reward({k: np.zeros((16, 16, 3), np.float32) for k in reward.cameras})
+    with pytest.raises(ValueError, match="uint8"):  # RGBA is not RGB
+        reward({k: np.zeros((16, 16, 4), np.uint8) for k in reward.cameras})
+
+
+def test_damaged_model_directories_are_clear_errors(model, tmp_path):
+    import shutil
+
+    out, _ = model
+
+    def copy(name):
+        shutil.copytree(out, tmp_path / name)
+        return tmp_path / name
+
+    no_weights = copy("no_weights")
+    (no_weights / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="model.safetensors.*missing"):
+        load_reward(no_weights)
+    torn = copy("torn")
+    (torn / "model.safetensors").write_bytes((out / "model.safetensors").read_bytes()[:100])
+    with pytest.raises(ValueError, match="damaged or not safetensors"):
+        load_reward(torn)
+    bad_json = copy("bad_json")
+    (bad_json / "reward.json").write_text('{"kind": "classifier", "thresh')
+    with pytest.raises(ValueError, match="reward.json is not valid JSON"):
+        load_reward(bad_json)
+    foreign = copy("foreign")
+    (foreign / "reward.json").write_text(json.dumps({"kind": "pickle", "threshold": 0.5, "k": 1}))
+    with pytest.raises(ValueError, match="unknown reward kind 'pickle'"):
+        load_reward(foreign)
+
+
+def test_evaluating_on_frames_of_another_size_is_refused(model, tmp_path):
+    from robot_rl.data.spec import KeySpec
+
+    out, _ = model
+    big = tmp_path / "big.zarr"
+    specs = {k: KeySpec((24, 24, 3), "uint8") for k in ("image/front", "image/wrist")}
+    with EpisodeStore.create(big, specs | {"success": KeySpec((), "bool")}, {"task": "synthetic"}) as s:
+        w = s.begin_episode(source="demo")
+        w.extend({k: np.zeros((5, 24, 24, 3), np.uint8) for k in specs} | {"success": np.zeros(5, bool)})
+        w.commit(success=False)
+    with pytest.raises(ValueError, match="24x24 but the model was trained on 16x16"):
+        evaluate_reward(out, big, labels=LabelConfig(source="success"))
 
 
 def test_relabel_writes_a_new_store(model, store, tmp_path):

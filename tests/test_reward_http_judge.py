@@ -26,7 +26,7 @@ class Server:
     """Answers with `self.reply(body)` (a dict, or bytes sent raw), after `self.delay` seconds."""
 
     def __init__(self):
-        self.requests, self.delay, self.status = [], 0.0, 200
+        self.requests, self.delay, self.status, self.byte_delay = [], 0.0, 200, 0.0
         self.reply = lambda body: _logprob_answer(0.8)
         outer = self
 
@@ -42,7 +42,13 @@ class Server:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
-                    self.wfile.write(data)
+                    if outer.byte_delay:  # trickle the body one byte at a time
+                        for b in data:
+                            self.wfile.write(bytes([b]))
+                            self.wfile.flush()
+                            time.sleep(outer.byte_delay)
+                    else:
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
 
@@ -113,6 +119,15 @@ def test_slow_server_times_out_within_bound(server):
     assert time.monotonic() - t0 < 0.3 * 2 + 0.05 + 0.5
 
 
+def test_trickling_server_is_cut_off_at_the_timeout(server):
+    # each byte arrives well within the timeout, the whole answer (~250 bytes) would take ~12 s
+    server.byte_delay = 0.05
+    t0 = time.monotonic()
+    with pytest.raises(JudgeUnavailableError, match="after 2 attempts.*within 0.3 s"):
+        judge(server, timeout=0.3, retries=1, backoff=0.05).predict(FRAME)
+    assert time.monotonic() - t0 < 0.3 * 2 + 0.05 + 0.5
+
+
 def test_retries_server_errors_then_refuses_auth(server):
     server.status = 503
     with pytest.raises(JudgeUnavailableError, match="HTTP 503"):
@@ -154,3 +169,51 @@ def test_saved_judge_is_a_reward_model_and_compares_pairs(server, tmp_path):
     server.reply = lambda body: _text_answer("0")
     assert j.compare([FRAME["image/front"][0]], [FRAME["image/front"][0]]) is None
     assert len(server.requests[-1][2]["messages"][0]["content"]) == 3  # question + both images
+
+
+def test_down_or_slow_judge_in_the_episode_loop_raises_never_succeeds(server, tmp_path):
+    """A saved judge model behind `LearnedReward`: a dead or hanging server stops the step with
+    JudgeUnavailableError within the documented bound; no step reports success."""
+    import gymnasium as gym
+
+    from robot_rl.rewards.wrapper import LearnedReward
+
+    class Still(gym.Env):
+        observation_space = gym.spaces.Dict({"image/front": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)})
+        action_space = gym.spaces.Box(-1, 1, (1,))
+
+        def reset(self, seed=None, options=None):
+            return {"image/front": FRAME["image/front"][0]}, {}
+
+        def step(self, action):
+            return {"image/front": FRAME["image/front"][0]}, 0.0, False, False, {"success": False}
+
+    cfg = JudgeConfig(url=server.url, model="tiny", task="lift the cube", timeout=0.3, retries=1,
+                      backoff=0.05)
+    save_model_dir(tmp_path / "judge", "http_judge", 0.5, 1, HttpJudge(cfg, ("image/front",)).config_json())
+    env = LearnedReward(Still(), load_reward(tmp_path / "judge"))
+    env.reset()
+    assert env.step(np.zeros(1))[4]["success"] is True  # p = 0.8 >= 0.5, k = 1: the server is up
+    server.delay = 2.0
+    t0 = time.monotonic()
+    with pytest.raises(JudgeUnavailableError):
+        env.step(np.zeros(1))
+    assert time.monotonic() - t0 < 0.3 * 2 + 0.05 + 0.5
+    server.httpd.shutdown()
+    server.httpd.server_close()
+    with pytest.raises(JudgeUnavailableError, match="refused"):
+        env.step(np.zeros(1))
+
+
+def test_calibrating_against_a_down_server_writes_no_model(tmp_path):
+    from robot_rl.rewards.train import TrainConfig, train_reward
+    from tests.helpers.reward_data import make_store
+
+    store = make_store(tmp_path / "s.zarr", n_success=2, n_fail=2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = TrainConfig(backend="http_judge", judge=JudgeConfig(url=f"http://127.0.0.1:{port}/v1", retries=0))
+    with pytest.raises(JudgeUnavailableError):
+        train_reward(store, tmp_path / "m", cfg)
+    assert not (tmp_path / "m" / "reward.json").exists()

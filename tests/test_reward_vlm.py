@@ -41,7 +41,7 @@ def test_zero_shot_scores_and_roundtrip(vlm, store, tmp_path):
     assert np.allclose(same.predict({"image/front": frames}), 0.5)  # goal == baseline: no preference
     for mode in ("softmax", "projection"):
         out = tmp_path / mode
-        cfg = TrainConfig(backend="clip", clip=ClipConfig(model_dir=vlm, mode=mode), k=2)
+        cfg = TrainConfig(backend="clip", clip=ClipConfig(model_dir=vlm, mode=mode), k=(2,))
         summary = train_reward(store, out, cfg)
         assert summary["fit"]["goal"] == ["the red cube lifted"]  # the store's task prompt
         reward = load_reward(out)
@@ -56,7 +56,7 @@ def test_zero_shot_scores_and_roundtrip(vlm, store, tmp_path):
 def test_head_on_frozen_embeddings_learns(vlm, store, tmp_path):
     out = tmp_path / "head"
     head = HeadConfig(model_dir=vlm, hidden=32, steps=300, lr=3e-3)
-    cfg = TrainConfig(backend="vlm_head", head=head, k=1, val_fraction=0.3, target_precision=0.9)
+    cfg = TrainConfig(backend="vlm_head", head=head, k=(1,), val_fraction=0.3, target_precision=0.9)
     summary = train_reward(store, out, cfg)
     assert summary["fit"]["loss_last"] < 0.7 * summary["fit"]["loss_first"]
     m = evaluate_reward(out, store, episodes=np.array(summary["val_episodes"]),

@@ -9,6 +9,7 @@ import tyro
 
 from robot_rl.bench.finetune_bench import FinetuneBenchConfig
 from robot_rl.bench.store_bench import StoreBenchConfig
+from robot_rl.rewards.bench import RewardBenchConfig
 
 # flags read --json, not --cfg.json
 Flat = tyro.conf.arg(name="")
@@ -119,24 +120,22 @@ def bc(json: Path = Path("out/bench/bc.json"), images: bool = False, state: bool
     return 0
 
 
-def reward(json: Path = Path("out/bench/reward.json"), steps: int = 1500, minutes: float = 8.0,
-           tasks: tuple[str, ...] = ("pick_cube", "peg_insert", "drawer_open"),
+def reward(cfg: Annotated[RewardBenchConfig, Flat], json: Path = Path("out/bench/reward.json"),
            keep: Path | None = None) -> int:
-    """Success classifiers on the mirror: per task, 50 demos + noisy and stalled failures at 64x64, trained
-    from the recorder's labels; precision/recall/false-positive rates against privileged success on
-    held-out episodes, and train time.
+    """Success classifiers on the mirror: per task, 50 demos + noisy and stalled failures, trained from the
+    recorder's labels (threshold and hysteresis k chosen on validation episodes of the training store);
+    precision/recall/false-positive rates against privileged success on held-out episodes, train time,
+    and a PNG of the hardest mistakes per task next to the JSON.
 
     Args:
+        cfg: What is recorded, trained and evaluated.
         json: Where to write the results (JSON).
-        steps: Classifier training steps per task.
-        minutes: Classifier wall-clock budget per task.
-        tasks: Mirror tasks.
-        keep: Keep stores, models and mistake PNGs in this directory (default: a temporary one, removed);
-            a rerun with the same directory reuses the recorded stores.
+        keep: Keep stores and models in this directory (default: a temporary one, removed); a rerun with
+            the same directory reuses the recorded stores.
     """
-    from robot_rl.rewards.bench import RewardBenchConfig, run_reward_bench
+    from robot_rl.rewards.bench import run_reward_bench
 
-    run_reward_bench(json, RewardBenchConfig(tasks=tasks, steps=steps, minutes=minutes), keep)
+    run_reward_bench(json, cfg, keep)
     return 0
 
 

@@ -147,9 +147,13 @@ def read_model_dir(path: str | Path) -> dict[str, Any]:
     if not spec.is_file():
         raise FileNotFoundError(f"{path} is not a reward model: {MODEL_FILE} is missing "
                                 f"(train one with `robot-rl reward train`)")
-    meta = json.loads(spec.read_text())
-    if meta.get("kind") not in LOADERS:
-        raise ValueError(f"{spec}: unknown reward kind {meta.get('kind')!r}; known: {sorted(LOADERS)}")
+    try:
+        meta = json.loads(spec.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{spec} is not valid JSON ({e}); the model directory is damaged") from e
+    if not isinstance(meta, dict) or meta.get("kind") not in LOADERS:
+        kind = meta.get("kind") if isinstance(meta, dict) else None
+        raise ValueError(f"{spec}: unknown reward kind {kind!r}; known: {sorted(LOADERS)}")
     return meta
 
 
@@ -158,7 +162,10 @@ def load_tensors(path: Path) -> dict[str, Any]:
 
     if not path.is_file():
         raise FileNotFoundError(f"weights file {path} is missing")
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except Exception as e:  # safetensors raises its own SafetensorError for a truncated/foreign file
+        raise ValueError(f"weights file {path} is damaged or not safetensors: {e}") from e
 
 
 def load_scorer(path: str | Path) -> tuple[Scorer, dict[str, Any]]:

@@ -39,9 +39,11 @@ def train(store: Path, out: Path, cfg: Annotated[TrainConfig, Flat]) -> int:
         print(f"robot-rl reward train: {e}", file=sys.stderr)
         return 1
     sel = summary["selection"]
-    print(f"{out}: {cfg.backend}, threshold {sel['threshold']:.4f} (k={cfg.k}) with validation precision "
-          f"{sel['precision']:.3f}, recall {sel['recall']:.3f}"
-          + ("" if sel["met_target"] else f" — precision target {cfg.target_precision} NOT met"))
+    print(f"{out}: {cfg.backend}, threshold {sel['threshold']:.4f} (k={sel['k']}) with validation precision "
+          f"{sel['precision']:.3f}, recall {sel['recall']:.3f}, first-flag precision "
+          f"{sel['first_flag_precision']:.3f}" + ("" if sel["met_target"] else
+                                                  f" — precision targets {cfg.target_precision} (per frame), "
+                                                  f"{cfg.target_first_flag} (first flag) NOT met"))
     return 0
 
 
@@ -85,7 +87,8 @@ def eval(model: Path, store: Path, labels: LabelConfig, episodes: tuple[int, ...
 
 
 def calibrate(model: Path, store: Path, labels: LabelConfig, episodes: tuple[int, ...] = (),
-              target_precision: float = 0.99, k: int | None = None, min_threshold: float = 0.5) -> int:
+              target_precision: float = 0.99, k: int | None = None, min_threshold: float = 0.5,
+              recall_slack: float = 0.02, target_first_flag: float = 0.99) -> int:
     """Choose a saved reward model's threshold again for a precision target on labelled episodes (e.g. new
     operator-labelled episodes from the rig) and update its reward.json.
 
@@ -98,6 +101,8 @@ def calibrate(model: Path, store: Path, labels: LabelConfig, episodes: tuple[int
         target_precision: Per-frame precision (after hysteresis) to reach.
         k: New hysteresis length (default: keep the model's).
         min_threshold: Lower bound of the threshold.
+        recall_slack: Recall the threshold may give up for margin (0 = the lowest passing threshold).
+        target_first_flag: Fraction of episodes whose first flag falls on a success frame, to reach too.
     """
     import numpy as np
 
@@ -105,14 +110,15 @@ def calibrate(model: Path, store: Path, labels: LabelConfig, episodes: tuple[int
 
     try:
         ids = np.array(episodes) if episodes else None
-        meta = calibrate_reward(model, store, ids, labels, target_precision, k, min_threshold)
+        meta = calibrate_reward(model, store, ids, labels, target_precision, k, min_threshold,
+                                recall_slack, target_first_flag)
     except (FileNotFoundError, KeyError, ValueError, StoreError, JudgeError) as e:
         print(f"robot-rl reward calibrate: {e}", file=sys.stderr)
         return 1
     sel = meta["selection"]
     print(f"{model}: threshold {sel['threshold']:.4f} (k={meta['k']}), precision {sel['precision']:.3f}, "
-          f"recall {sel['recall']:.3f}" + ("" if sel["met_target"] else f" — target {target_precision} NOT "
-                                            "met"))
+          f"recall {sel['recall']:.3f}, first-flag precision {sel['first_flag_precision']:.3f}"
+          + ("" if sel["met_target"] else f" — targets {target_precision}, {target_first_flag} NOT met"))
     return 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from robot_rl.rewards.base import Scorer
 from robot_rl.rewards.dataset import Frames
-from robot_rl.rewards.hysteresis import hysteresis_flags
+from robot_rl.rewards.hysteresis import first_flags, hysteresis_flags
 
 
 def predict_frames(scorer: Scorer, frames: Frames, batch: int = 512) -> np.ndarray:
@@ -27,6 +27,12 @@ def metrics(probs: np.ndarray, frames: Frames, threshold: float, k: int) -> dict
     - episode_fp_rate: fraction of episodes with at least one flagged frame labelled 0;
     - failed_episode_false_success: fraction of episodes with no positive frame that get flagged at all;
     - success_episode_detected: fraction of episodes with positive frames where the flag rises on one;
+    - delay_mean / delay_max: frames from the start of each success segment (a run of positive frames) to
+      the first flagged frame in it (k - 1 at best), over the segments detected; segments_missed: the rest;
+    - first_flag_*: what an RL episode consumes when the first flag ends it (`LearnedReward`): per episode
+      the first flagged frame is "right" (labelled 1) or "early" (labelled 0: a false success, in a failed
+      episode or before the real one); episodes with positives and no flag are "missed".
+      first_flag_precision = right / (right + early), first_flag_recall = right / episodes with positives;
     - raw_*: the same per-frame numbers without hysteresis (k = 1).
     """
     labels = frames.labels
@@ -45,7 +51,24 @@ def metrics(probs: np.ndarray, frames: Frames, threshold: float, k: int) -> dict
     out["episode_fp_rate"] = float(fp_eps.mean()) if n_eps else 0.0
     out["failed_episode_false_success"] = float(flagged[~has_pos].mean()) if np.any(~has_pos) else None
     out["success_episode_detected"] = float(hit[has_pos].mean()) if np.any(has_pos) else None
-    return out
+    ends = frames.episode_ends
+    return out | _delays(flags, labels, ends) | first_flags(flags, labels, ends)
+
+
+def _delays(flags: np.ndarray, labels: np.ndarray, episode_ends: np.ndarray) -> dict[str, Any]:
+    delays, missed, start = [], 0, 0
+    for end in np.asarray(episode_ends, dtype=np.int64):
+        pos, flag = labels[start:end] == 1, flags[start:end]
+        edges = np.diff(np.concatenate([[0], pos.astype(np.int8), [0]]))
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            hit = np.flatnonzero(flag[a:b])
+            if len(hit):
+                delays.append(int(hit[0]))
+            else:
+                missed += 1
+        start = end
+    return {"delay_mean": float(np.mean(delays)) if delays else None,
+            "delay_max": int(np.max(delays)) if delays else None, "segments_missed": missed}
 
 
 def _frame_counts(flags: np.ndarray, labels: np.ndarray) -> dict[str, Any]:

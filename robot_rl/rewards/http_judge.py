@@ -4,7 +4,8 @@ Each frame (one image per camera, PNG data URLs) is sent with a yes/no question 
 probability is P(yes) / (P(yes) + P(no)) from the first answer token's `top_logprobs` when the server
 returns them, else 1.0 / 0.0 from the answer text; any other answer raises `JudgeAnswerError` — never a
 silent success. Requests time out after `timeout` s and are retried `retries` times with doubling
-backoff (connection errors, timeouts, HTTP 429 and 5xx), so one frame takes at most about
+backoff (connection errors, timeouts, HTTP 429 and 5xx); the timeout bounds a whole request, not each
+socket read (a server trickling its answer byte by byte is cut off too), so one frame takes at most about
 (retries + 1) · timeout + backoff · (2^retries − 1) seconds before `JudgeUnavailableError`. Answers are
 cached on disk (one JSON file per sha256 of model, question and image bytes). The API key is read from
 the environment variable named by `api_key_env` (sent as a Bearer token when set).
@@ -15,9 +16,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import http.client
 import io
 import json
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -60,7 +63,7 @@ class JudgeConfig:
     api_key_env: str = "OPENAI_API_KEY"
     """Environment variable holding the API key (unset variable = no Authorization header)."""
     timeout: float = 10.0
-    """Seconds before one request is abandoned."""
+    """Seconds before one request (connect, send, the whole answer) is abandoned."""
     retries: int = 2
     """Extra attempts after a connection error, timeout, HTTP 429 or 5xx."""
     backoff: float = 0.5
@@ -136,8 +139,7 @@ class HttpJudge:
                 time.sleep(self.cfg.backoff * 2 ** (attempt - 1))
             self.requests += 1
             try:
-                with urllib.request.urlopen(request, timeout=self.cfg.timeout) as resp:
-                    raw = resp.read()
+                raw = _fetch(request, self.cfg.timeout)
             except urllib.error.HTTPError as e:
                 detail = e.read()[:300].decode(errors="replace")
                 if e.code != 429 and e.code < 500:
@@ -145,7 +147,7 @@ class HttpJudge:
                     raise JudgeError(f"{url} refused the request: HTTP {e.code} {detail}{hint}") from e
                 last = f"HTTP {e.code} {detail}"
                 continue
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as e:
                 last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
                 continue
             try:
@@ -154,6 +156,37 @@ class HttpJudge:
                 raise JudgeAnswerError(f"{url} did not return JSON: {raw[:200]!r}") from e
         raise JudgeUnavailableError(f"no answer from {url} after {self.cfg.retries + 1} attempts "
                                     f"(timeout {self.cfg.timeout} s each): {last}")
+
+
+def _fetch(request: urllib.request.Request, timeout: float) -> bytes:
+    """The response body, or TimeoutError once `timeout` s have passed since the request was sent.
+
+    urllib's timeout bounds each socket operation, not the request: a server trickling its answer a byte
+    at a time held a 0.3 s timeout for 12 s. The request runs in a daemon thread that the caller waits for
+    at most `timeout` s; an abandoned thread stops at its next read of the body.
+    """
+    box: dict[str, Any] = {}
+    abandoned = threading.Event()
+
+    def run() -> None:
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
+                chunks = []
+                while not abandoned.is_set() and (chunk := resp.read1(65536)):
+                    chunks.append(chunk)
+                box["raw"] = b"".join(chunks)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    worker = threading.Thread(target=run, name="http-judge-request", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        abandoned.set()
+        raise TimeoutError(f"no complete answer within {timeout} s")
+    if "error" in box:
+        raise box["error"]
+    return box["raw"]
 
 
 def _png(frame: np.ndarray) -> bytes:

@@ -36,11 +36,20 @@ class TrainConfig:
     """Seed of the train/validation split by episode."""
     target_precision: float = 0.99
     """Per-frame precision (after hysteresis) the threshold must reach on the validation episodes."""
-    k: int = 3
-    """Hysteresis: consecutive frames above threshold before success is declared."""
+    target_first_flag: float = 0.99
+    """First-flag precision it must reach there too: the fraction of episodes whose first flag (where
+    `LearnedReward` ends the episode) falls on a success frame; 0 = per-frame precision only."""
+    k: tuple[int, ...] = (1, 2, 3)
+    """Hysteresis candidates (consecutive frames above threshold before success is declared): a threshold
+    is chosen for each on the validation episodes, and the k whose choice meets the precision target with
+    the highest recall is saved (ties: the smaller k). One value fixes k."""
     min_threshold: float = 0.5
     """The threshold never goes below this (margin when validation separates perfectly); 0 for
     uncalibrated scores such as the CLIP projection reward."""
+    recall_slack: float = 0.02
+    """Recall (fraction) the threshold may give up on validation for margin against near-success negatives:
+    the highest threshold whose recall stays within this of the best one meeting the precision target
+    (0 = the lowest passing threshold); see `robot_rl.rewards.hysteresis.choose_threshold`."""
     classifier: ClassifierConfig = ClassifierConfig()
     """backend=classifier settings."""
     head: HeadConfig = HeadConfig()
@@ -57,7 +66,7 @@ def train_reward(store_path: Path, out: Path, cfg: TrainConfig) -> dict[str, Any
     from robot_rl.data.store import EpisodeStore
     from robot_rl.rewards.base import save_model_dir
     from robot_rl.rewards.evaluate import predict_frames
-    from robot_rl.rewards.hysteresis import choose_threshold
+    from robot_rl.rewards.hysteresis import choose_hysteresis
 
     with EpisodeStore.open(store_path) as store:
         cams = image_keys(store, cfg.cameras)
@@ -72,13 +81,13 @@ def train_reward(store_path: Path, out: Path, cfg: TrainConfig) -> dict[str, Any
         prompt = store.attrs.get("prompt", "")
     scorer, config, weights, log = _fit(cfg, train, cams, prompt)
     probs = predict_frames(scorer, val)
-    choice = choose_threshold(probs, val.labels, val.episode_ends, cfg.k, cfg.target_precision,
-                              cfg.min_threshold)
+    choice = choose_hysteresis(probs, val.labels, val.episode_ends, cfg.k, cfg.target_precision,
+                               cfg.min_threshold, cfg.recall_slack, cfg.target_first_flag)
     summary = {"store": str(store_path), "labels": dataclasses.asdict(labels),
                "train_episodes": train_ids.tolist(),
                "val_episodes": val_ids.tolist(), "fit": log, "selection": dataclasses.asdict(choice),
-               "target_precision": cfg.target_precision}
-    save_model_dir(out, _KIND[cfg.backend], choice.threshold, cfg.k, config, weights, **summary)
+               "target_precision": cfg.target_precision, "target_first_flag": cfg.target_first_flag}
+    save_model_dir(out, _KIND[cfg.backend], choice.threshold, choice.k, config, weights, **summary)
     return summary
 
 
@@ -112,8 +121,11 @@ def _fit(cfg: TrainConfig, train: Frames | None, cams: tuple[str, ...], prompt: 
 
 def evaluate_reward(model: Path, store_path: Path, episodes: np.ndarray | None = None,
                     labels: LabelConfig | None = None, png: Path | None = None,
-                    threshold: float | None = None, k: int | None = None) -> dict[str, Any]:
-    """Metrics of a saved reward model on `episodes` (default all) of a store; optional mistakes PNG."""
+                    threshold: float | None = None, k: int | None = None,
+                    other_k: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Metrics of a saved reward model on `episodes` (default all) of a store; optional mistakes PNG.
+    `other_k`: also per-frame precision/recall with these hysteresis lengths at the same threshold
+    (`by_k`), to show what the saved k trades."""
     from robot_rl.data.store import EpisodeStore
     from robot_rl.rewards.base import load_reward
     from robot_rl.rewards.evaluate import hardest_mistakes, metrics, predict_frames
@@ -127,6 +139,9 @@ def evaluate_reward(model: Path, store_path: Path, episodes: np.ndarray | None =
     probs = predict_frames(reward.scorer, frames)
     out = metrics(probs, frames, reward.threshold, reward.k) | {"labels": source, "model": str(model),
                                                                  "kind": reward.kind}
+    by_k = {kk: metrics(probs, frames, reward.threshold, kk) for kk in other_k}
+    out["by_k"] = {kk: {x: m[x] for x in ("precision", "recall", "first_flag_precision", "first_flag_recall")}
+                   for kk, m in by_k.items()}
     if png is not None:
         out["mistakes_png"] = str(hardest_mistakes(probs, frames, reward.threshold, png))
     return out
@@ -134,7 +149,8 @@ def evaluate_reward(model: Path, store_path: Path, episodes: np.ndarray | None =
 
 def calibrate_reward(model: Path, store_path: Path, episodes: np.ndarray | None = None,
                      labels: LabelConfig | None = None, target_precision: float = 0.99, k: int | None = None,
-                     min_threshold: float = 0.5) -> dict[str, Any]:
+                     min_threshold: float = 0.5, recall_slack: float = 0.02,
+                     target_first_flag: float = 0.99) -> dict[str, Any]:
     """Choose a saved model's threshold again on labelled episodes (default: the validation episodes it
     was trained with, when `store_path` is its training store, else every episode) and rewrite reward.json."""
     from robot_rl.data.store import EpisodeStore
@@ -151,9 +167,9 @@ def calibrate_reward(model: Path, store_path: Path, episodes: np.ndarray | None 
         frames = load_frames(store, episodes, reward.cameras, labels or LabelConfig())
     probs = predict_frames(reward.scorer, frames)
     choice = choose_threshold(probs, frames.labels, frames.episode_ends, reward.k, target_precision,
-                              min_threshold)
+                              min_threshold, recall_slack, target_first_flag)
     meta = meta | {"threshold": choice.threshold, "k": reward.k, "selection": dataclasses.asdict(choice),
-                   "target_precision": target_precision,
+                   "target_precision": target_precision, "target_first_flag": target_first_flag,
                    "calibrated_on": {"store": str(store_path), "episodes": np.asarray(episodes).tolist()}}
     write_json_atomic(Path(model) / MODEL_FILE, meta)
     return meta

@@ -71,7 +71,8 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
             actor.n_samples = 1 if learner.warming_up else learner.cfg.n_samples
             actor.q_values.clear()
             rec = runner.run_episode(k)
-            verified_reset(env, reset, runner.verifier, runner.rng, runner.config.verify)
+            report = verified_reset(env, reset, runner.verifier, runner.rng, runner.config.verify)
+            rec["reset"] = report.to_json()
             learner.add_episode(store.read_episode(rec["store_index"]), rec["success"])
             metrics = learner.train_pending()
             records.append(episode_record(rec, learner, metrics, actor.q_values, time.perf_counter() - start))
@@ -82,6 +83,9 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
             bar.set_postfix(postfix(records, cfg.window))
             if out and (k + 1) % cfg.ckpt_every == 0:
                 save(learner, out / "learner.safetensors")
+            if not report.verified:  # never practise from an unknown scene
+                print(f"stopping: the reset after episode {k} could not be verified: {rec['reset']}")
+                break
             if (cfg.env_steps and learner.env_steps >= cfg.env_steps) or \
                     (cfg.time_budget_s and time.perf_counter() - start >= cfg.time_budget_s):
                 break
@@ -100,7 +104,7 @@ def episode_record(rec: dict[str, Any], learner: Learner, metrics: list[dict[str
     return {"episode": learner.episodes, "success": bool(rec["success"]), "length": rec["length"],
             "intervention_steps": rec["intervention_steps"], "env_steps": learner.env_steps,
             "updates": learner.step, "seconds": round(seconds, 2),
-            "q_chosen": float(np.mean(q)) if q else None, **mean}
+            "q_chosen": float(np.mean(q)) if q else None, "reset": rec.get("reset"), **mean}
 
 
 def postfix(records: list[dict[str, Any]], window: int) -> dict[str, str]:

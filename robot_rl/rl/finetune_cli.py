@@ -16,6 +16,16 @@ from robot_rl.rl.practice_cli import TaskName
 DEFAULT = FinetuneConfig()
 
 
+def practice_task(task: str, reward: str):
+    """The mirror task to practise on: with a learned reward it must not end episodes at its privileged
+    success (only the reward's flag or the step limit does, as on a rig)."""
+    from robot_rl.tasks.registry import make_task
+
+    if reward == "privileged":
+        return make_task(task)
+    return make_task(task, dataclasses.replace(make_task(task).config, terminate_on_success=False))
+
+
 def make_reward(kind: str, checkpoint: Path | None) -> Any:
     """The privileged mirror predicate, or a trained reward model (`robot-rl reward train`)."""
     from robot_rl.rl.interfaces import MirrorReward, ModelReward
@@ -52,7 +62,7 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
              env_steps: int = 0, utd: float | None = None, warmup_episodes: int | None = None,
              n_samples: int | None = None, reset: Literal["teleport", "scripted"] = "teleport",
              store: Path | None = None, out: Path = Path("out/finetune"), eval_episodes: int = 0,
-             resume: bool = False, seed: int = 0) -> int:
+             resume: bool = False, seed: int = 0, image_size: int | None = None) -> int:
     """Fine-tune a pretrained chunk policy by practising on a task's mirror.
 
     Args:
@@ -77,6 +87,8 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
         eval_episodes: Evaluate the final actor on this many fixed-seed episodes (0 = skip).
         resume: Continue from OUT/learner.safetensors.
         seed: Seeds the learner, runner and actor.
+        image_size: Side of the square camera images rendered for --reward classifier (default: the task's
+            own size); must be the size the classifier was trained on.
     """
     import torch
 
@@ -91,7 +103,8 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
                                    ("n_samples", n_samples)) if v is not None} | {"seed": seed}
     out.mkdir(parents=True, exist_ok=True)
     learner = build_learner(algo, checkpoint, demos, out, resume, overrides)
-    env = RobotEnv(task, images=reward == "classifier")
+    size = (image_size, image_size) if image_size else None
+    env = RobotEnv(practice_task(task, reward), images=reward == "classifier", image_size=size)
     cfg = dataclasses.replace(DEFAULT, episodes=episodes, env_steps=env_steps, time_budget_s=minutes * 60,
                               seed=seed)
     store = store or out / "practice.zarr"

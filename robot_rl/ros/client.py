@@ -23,6 +23,7 @@ class GraphClient:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.messages: dict[str, list[tuple[float, Any]]] = {}
+        self.clients: dict[tuple[str, Any], Any] = {}
 
     def spin(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -31,29 +32,28 @@ class GraphClient:
 
     def call(self, service: str, srv_type=Trigger, timeout: float = 10.0,
              check: Callable[[], None] | None = None, **fields) -> Any:
-        """Call a service; returns the response (raises TimeoutError if it never answers). `check` is
-        called every 50 ms while waiting (e.g. to raise at once when the serving process has died)."""
-        client = self.node.create_client(srv_type, service)
-        try:
-            if check is None and not client.wait_for_service(timeout_sec=timeout):
-                raise TimeoutError(f"service {service} did not appear within {timeout} s")
-            end = time.monotonic() + timeout
-            while check is not None and not client.service_is_ready():
+        """Call a service; returns the response (raises TimeoutError if it never appears or answers).
+        `check` is called every 50 ms while waiting (e.g. to raise at once when the serving process has
+        died). One client per service is kept for the client's lifetime: a new one is discovered anew
+        on every call (0.17 s vs 0.09 s per call on the sim graph, 2 loaded cores)."""
+        key = (service, srv_type)
+        if key not in self.clients:
+            self.clients[key] = self.node.create_client(srv_type, service)
+        client = self.clients[key]
+        self._spin_until(client.service_is_ready, timeout, check, f"service {service} did not appear")
+        future = client.call_async(srv_type.Request(**fields))
+        self._spin_until(future.done, timeout, check, f"service {service} did not answer")
+        return future.result()
+
+    def _spin_until(self, done: Callable[[], bool], timeout: float, check: Callable[[], None] | None,
+                    what: str) -> None:
+        end = time.monotonic() + timeout
+        while not done():
+            if check is not None:
                 check()
-                if time.monotonic() > end:
-                    raise TimeoutError(f"service {service} did not appear within {timeout} s")
-                self.executor.spin_once(timeout_sec=0.05)
-            future = client.call_async(srv_type.Request(**fields))
-            end = time.monotonic() + timeout
-            while not future.done() and time.monotonic() < end:
-                self.executor.spin_until_future_complete(future, timeout_sec=min(0.05, timeout))
-                if check is not None:
-                    check()
-            if not future.done():
-                raise TimeoutError(f"service {service} did not answer within {timeout} s")
-            return future.result()
-        finally:
-            self.node.destroy_client(client)
+            if time.monotonic() > end:
+                raise TimeoutError(f"{what} within {timeout} s")
+            self.executor.spin_once(timeout_sec=0.05)
 
     def trigger(self, service: str, timeout: float = 10.0, check: Callable[[], None] | None = None) -> str:
         """Call a std_srvs/Trigger service; raises RuntimeError if it reports failure."""

@@ -12,14 +12,16 @@ a participant without them does not match the nodes).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-DOMAINS = range(215, 233)
-"""ROS_DOMAIN_IDs a run picks from: valid on Linux and clear of the 20..219 range the tests use."""
+DOMAINS = range(220, 233)
+"""ROS_DOMAIN_IDs a run picks from: clear of Linux's ephemeral ports (0..101 and 215..232 are) and of the
+20..219 range the tests use."""
 
 
 @contextlib.contextmanager
@@ -81,8 +83,6 @@ def collect_over_ros(task: str, episodes: int, store: Path, image_size: int = 96
         progress: Show a tqdm bar.
     Returns: a summary (episodes, successes, success rate, seconds per episode, per-episode outcomes).
     """
-    import dataclasses
-
     from robot_rl.ros.client import GraphClient
     from robot_rl.ros.graph import GRAPHS
     from robot_rl.ros.operator_loop import Operator, OperatorConfig
@@ -103,8 +103,8 @@ def collect_over_ros(task: str, episodes: int, store: Path, image_size: int = 96
             operator.wait_ready(startup_timeout)
             ready = time.perf_counter()
             outcomes = operator.run(episodes, progress)
+            wall = time.perf_counter() - ready
             operator.check()
-    wall = time.perf_counter() - ready
     n_ok = sum(o.success for o in outcomes)
     return {"task": task, "episodes": len(outcomes), "successes": n_ok,
             "success_rate": n_ok / max(len(outcomes), 1), "startup_s": ready - start,

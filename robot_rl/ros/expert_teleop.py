@@ -29,6 +29,7 @@ from robot_rl.ros.diagnostics import Diagnostics
 from robot_rl.ros.params import declare_config
 
 EPS = 1e-6
+"""Task-state stamps within this many seconds of a decision time count as at it (float round-off)."""
 
 
 class ExpertTeleop(Node):
@@ -38,8 +39,8 @@ class ExpertTeleop(Node):
 
         self.cfg = cfg = declare_config(self, ExpertTeleopConfig)
         self.task = make_task(cfg.task)
-        self.expert = self.task.expert(cfg.noise, np.random.default_rng(cfg.seed))
-        self.episode: int | None = None
+        self.expert = None  # the script of the current scene, created when its first state arrives
+        self.scene: int | None = None  # scene seed of the current scene
         self.next_decision = -math.inf  # ROS time of the next decision
         self.action: np.ndarray | None = None
         t = teleop_topics(cfg.teleop_ns)
@@ -55,10 +56,10 @@ class ExpertTeleop(Node):
     def _on_state(self, msg: JointState) -> None:
         values = convert.joint_state_to_values(msg)
         seed = int(values.pop("scene_seed", -1))
-        if seed != self.episode:  # the sim was reset: a new scene, start the expert's script over
-            self.episode, self.next_decision = seed, -math.inf
-            self.expert.rng = np.random.default_rng([self.cfg.seed, max(seed, 0)])
-            self.expert.reset()
+        if seed != self.scene:  # the sim was reset: a new scene, a new script (noise seeded per scene)
+            self.scene, self.next_decision = seed, -math.inf
+            rng = np.random.default_rng([self.cfg.seed, max(seed, 0)])
+            self.expert = self.task.expert(self.cfg.noise, rng)
         t = convert.from_stamp(msg.header.stamp)
         if t + EPS < self.next_decision:
             return

@@ -3,10 +3,11 @@ rig does with the services, done by a program so demonstrations can be collected
 
 Per episode: reset the scene (`<sim>/reset`), wait for the new scene's first success report (False),
 start the recorder (`<recorder>/start`), watch the sim's `~/success` until it has held for `hold` s of
-sim time (success) or `max_steps` control periods have passed (failure), let the recorder assemble the
-steps up to that moment (until its status says it has: it assembles a step a control period + its lag
-after the step's time, later when it is behind its queues on a loaded machine), label the episode
-(`<recorder>/label_success`) and save it (`<recorder>/save`).
+sim time (success) or `max_steps` control periods have passed without it (failure; a success reached
+in time is given its `hold`, as the in-process env counts success within its episode length), let the
+recorder assemble the steps up to that moment (until its status says it has: it assembles a step a
+control period + its lag after the step's time, later when it is behind its queues on a loaded
+machine), label the episode (`<recorder>/label_success`) and save it (`<recorder>/save`).
 Time is the sim's (/clock). Errors are explicit: a service that does not answer within
 `service_timeout`, sim time that stops advancing for `stall_timeout` wall seconds, or a node process
 that died (the `check` callback raises) end the loop with a message naming what failed.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable
 
@@ -31,18 +33,16 @@ class OperatorConfig:
     """How the scripted operator runs episodes."""
 
     max_steps: int = 80
-    """Step limit of an episode (control periods of sim time); reaching it labels the episode failed."""
+    """Control periods (sim time) the task has to succeed in; no success by then labels the episode failed."""
     control_hz: float = 10.0
     """Control rate (Hz) that turns `max_steps` into sim time."""
     hold: float = 0.5
     """Success must hold this long (s, sim time) before the episode is labelled successful and ends, so
     its last frames show the finished task (the success classifier's positives)."""
-    settle: float = 0.0
-    """Sim time (s) to keep recording after the decision (the recorder assembles the step at the decision
-    one control period + its `lag` later at the earliest; the loop waits for that anyway)."""
     catch_up: float = 10.0
-    """Wall seconds to wait, after `settle`, for the recorder to report the step at the decision as
-    assembled before saving anyway (a recorder that never catches up ends the episode earlier)."""
+    """Wall seconds to wait for the recorder to report the step at the decision as assembled (one control
+    period + its `lag` later at the earliest) before saving anyway (a recorder that never catches up ends
+    the episode earlier)."""
     sim: str = "/sim"
     """Fully qualified name of the sim_node."""
     recorder: str = "/recorder"
@@ -100,7 +100,9 @@ class Operator:
 
     # ------------------------------------------------------------------ waiting
     def wait(self, predicate: Callable[[], bool], what: str, timeout: float | None = None) -> None:
-        """Spin until `predicate()`; raise if a node died, sim time stalls or `timeout` (wall s) passes."""
+        """Spin until `predicate()`; raise if a node died, sim time stalls or `timeout` (wall s) passes.
+        Sim time counts as stalled only once it has started: before the first /clock only `timeout`
+        applies (four node processes starting on two loaded cores took longer than `stall_timeout`)."""
         start = time.monotonic()
         while not predicate():
             self.client.spin(0.02)
@@ -108,7 +110,7 @@ class Operator:
             wall = time.monotonic()
             if timeout is not None and wall - start > timeout:
                 raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-            if wall - max(self.clock_wall, start) > self.cfg.stall_timeout:
+            if not math.isnan(self.now) and wall - max(self.clock_wall, start) > self.cfg.stall_timeout:
                 raise TimeoutError(f"sim time stopped advancing (at {self.now:.2f} s) for "
                                    f"{self.cfg.stall_timeout:.0f} s while waiting for {what}; "
                                    f"is {self.cfg.sim} alive?")
@@ -117,7 +119,7 @@ class Operator:
         """Wait until the sim publishes /clock and the recorder has received every stream, the arm targets
         and gripper commands included (the teleop device → bridge → recorder chain is connected: an
         episode started before discovery finished would begin without actions)."""
-        self.wait(lambda: self.now == self.now, "/clock from the sim", timeout)
+        self.wait(lambda: not math.isnan(self.now), "/clock from the sim", timeout)
 
         def streaming() -> bool:
             received = self.recorder_status().get("received", {})
@@ -127,10 +129,6 @@ class Operator:
             self.wait(streaming, f"data on every stream of {self.cfg.recorder}", timeout)
         except TimeoutError as e:
             raise TimeoutError(f"{e}; recorder status: {self.recorder_status()}") from e
-
-    def sim_wait(self, seconds: float, what: str) -> None:
-        end = self.now + seconds
-        self.wait(lambda: self.now >= end, what)
 
     # ------------------------------------------------------------------ episodes
     def _service(self, name: str, value: bool | None = None) -> str:
@@ -155,17 +153,22 @@ class Operator:
         def held() -> bool:
             return self.true_since is not None and self.now - self.true_since >= cfg.hold - 1e-6
 
-        self.wait(lambda: held() or self.now - start >= limit, "success or the step limit")
+        def failed() -> bool:
+            return self.now - start >= limit and self.true_since is None
+
+        self.wait(lambda: held() or failed(), "success or the step limit")
         success, decided = held(), self.now
-        self.sim_wait(cfg.settle, "the recorder to assemble the last steps")
+
+        def caught_up() -> bool:
+            until = self.recorder_status().get("until")
+            return until is not None and until >= decided - 0.5 / cfg.control_hz
+
         try:
-            self.wait(lambda: (self.recorder_status().get("until") or -1.0) >= decided - 0.5 / cfg.control_hz,
-                      "the recorder to catch up", cfg.catch_up)
+            self.wait(caught_up, "the recorder to catch up", cfg.catch_up)
         except TimeoutError:
-            pass  # save what there is: the recorder marks the missing data as gaps
+            pass  # save what there is: the episode ends where the recorder's data ends
         self._service("label_success", success)
-        saved = self._service("save")
-        index = int(saved.rsplit(" ", 1)[-1]) if saved.rsplit(" ", 1)[-1].isdigit() else -1
+        index = int(self._service("save").split()[-1])  # "saved episode <index>"
         return EpisodeOutcome(index, success, decided - start, time.monotonic() - wall, reset)
 
     def run(self, episodes: int, progress: bool = True) -> list[EpisodeOutcome]:

@@ -125,13 +125,10 @@ class EpisodeRecorder:
             raise RuntimeError("an episode is already being recorded; save or discard it first")
         if self.missing():
             raise RuntimeError(f"no data yet on {self.missing()}; is the graph up?")
-        for s in self.streams.values():
-            s.reset()
         self.grid = Grid(self.cfg.control_hz, now)
-        first = self._step(self.grid.time(0))
-        if self.store is None:
-            self.store = EpisodeStore.create(self.cfg.store, self._specs(first | _outcome(False)), self.attrs,
-                                             exist_ok=True)
+        if self.store is None:  # the keys' shapes come from the data: assemble a step to learn them
+            first = self._step(self.grid.time(0)) | _outcome(False)
+            self.store = EpisodeStore.create(self.cfg.store, self._specs(first), self.attrs, exist_ok=True)
         for s in self.streams.values():
             s.reset()
         self.success, self.gaps, self.pending = None, 0, None

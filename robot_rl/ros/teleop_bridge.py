@@ -39,7 +39,7 @@ class TeleopBridge(Node):
         super().__init__(node_name)
         self.cfg = cfg = declare_config(self, TeleopBridgeConfig)
         self.twist: np.ndarray | None = None
-        self.twist_time = -np.inf  # arrival, ROS clock
+        self.twist_time = -np.inf  # arrival, host monotonic clock (s)
         self.gripper = 1.0
         self.pose: tuple[np.ndarray, np.ndarray] | None = None
         tt, at = teleop_topics(cfg.teleop_ns), arm_topics(cfg.arm_ns)
