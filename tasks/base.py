@@ -30,6 +30,17 @@ from robot_rl.env.safety import SafetyConfig
 ACTION_DIM = 7
 DOWN = np.array([1.0, 0.0, 0.0, 0.0])
 """TCP orientation (xyzw) pointing straight down with the fingers opening along the base y axis."""
+START_TILT = 0.15
+"""rad: the largest TCP rotation away from DOWN that still counts as a start pose in `start_checks`
+(teleported starts reach 0.093 rad with `home_q_noise`; scripted resets end within 0.05 rad of their home
+orientation, itself up to `ResetScript.yaw_jitter` = 0.05 rad from DOWN)."""
+
+
+def tcp_down(state: dict[str, np.ndarray], tol: float = START_TILT) -> bool:
+    """The TCP orientation (`state["ee_quat"]`, xyzw) is within `tol` rad of DOWN, as at an episode start.
+    Without it a start check passes a tilted gripper at home (a learned backward policy that does not
+    restore the orientation drifted 0.1-0.25 rad per reset, and the forward policy then missed the handle)."""
+    return rot.angle_between(DOWN, np.asarray(state["ee_quat"], dtype=float)) < tol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +133,7 @@ class Task:
     def start_checks(self, state: dict[str, np.ndarray], home_pos: np.ndarray) -> dict[str, bool]:
         """The "reset state" predicate by named check on full state (as `info["state"]`): the scene is
         inside the task's start distribution (object in its randomisation region, gripper as at the
-        start, TCP near `home_pos`). All True = a valid start state."""
+        start, TCP near `home_pos` and pointing down: `tcp_down`). All True = a valid start state."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ actions

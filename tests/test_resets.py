@@ -1,6 +1,8 @@
 """Reset strategies on the mirror: scripted resets (through env.step only) bring every task back from the
-expert's post-success end states; teleport refuses hardware; verification retries then escalates;
-the operator strategy answers a teleop button, a confirmation callback, or times out."""
+expert's post-success end states and a tilted gripper (which the start check rejects), and with injected
+noise still record the script's own actions; teleport refuses hardware; verification retries then
+escalates; the operator strategy answers a teleop button, a confirmation callback, or times out; the
+backward reset leaves a start state alone and accepts one only once it still holds after settling."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from robot_rl.resets.operator import Confirmation, OperatorConfig, OperatorReset
 from robot_rl.resets.scripted import ScriptedReset
 from robot_rl.resets.teleport import TeleportReset
 from robot_rl.resets.verify import ClassifierVerifier, PredicateVerifier, VerifyConfig, verified_reset
+from robot_rl.tasks.base import DOWN, START_TILT
 
 TASKS = ("pick_cube", "peg_insert", "drawer_open")
 
@@ -50,6 +53,25 @@ def test_scripted_reset_from_post_success_states(task):
         v = verifier(env)
         assert result.ok and v.ok, (seed, result, v.checks)
         assert np.linalg.norm(env.full_state()["ee_pos"] - home) < 0.04
+    env.close()
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_start_check_rejects_a_tilted_gripper_and_the_scripted_reset_restores_it(task):
+    from robot_rl.env import rotations as rot
+
+    env = RobotEnv(task, images=False)
+    env.reset(seed=0)
+    verifier = PredicateVerifier()
+    assert verifier(env).ok
+    grip = 2.0 * float(env.full_state()["gripper"][0]) - 1.0  # as it is (peg_insert starts holding the peg)
+    for _ in range(4):  # 0.4 rad commanded about the base x axis, TCP position kept: still "home"
+        env.step(np.array([0, 0, 0, 1.0, 0, 0, grip], np.float32))
+    assert rot.angle_between(DOWN, env.full_state()["ee_quat"]) > START_TILT
+    v = verifier(env)
+    assert not v.ok and not v.checks["tcp_down"] and v.checks["tcp_home"]  # (a held peg tilts too)
+    _no_teleports(env)
+    assert ScriptedReset()(env, np.random.default_rng(0)).ok and verifier(env).ok
     env.close()
 
 
@@ -194,4 +216,72 @@ def test_backward_reset_runs_a_chunk_policy_until_verified():
     _solve(env, 1)
     result = BackwardReset(Idle(), config=BackwardConfig(max_steps=16))(env, np.random.default_rng(0))
     assert not result.ok and result.steps == 16 and result.message == "step limit"
+    env.close()
+
+
+class Recording:
+    """A backward policy that counts its calls: the scripted reset, then (once the script is done) still or
+    steadily moving sideways by `leave` (normalised y action; home is at the top of the workspace)."""
+
+    name = "recording"
+
+    def __init__(self, env: RobotEnv, leave: float = 0.0) -> None:
+        self.env, self.leave, self.calls = env, leave, 0
+
+    def reset(self) -> None:
+        self.script = self.env.task.reset_script(home_pose(self.env), np.random.default_rng(0))
+
+    def __call__(self, obs):
+        self.calls += 1
+        action = self.script.act(self.env.full_state())
+        if self.script.done:
+            action = np.array([0, self.leave, 0, 0, 0, 0, 1], np.float32)
+        return action[None]
+
+
+def test_backward_reset_settles_at_the_start_state_and_skips_a_scene_already_there():
+    from robot_rl.resets.backward import BackwardConfig, BackwardReset
+
+    env = RobotEnv("drawer_open", images=False)
+    env.reset(seed=0)
+    _no_teleports(env)
+    policy = Recording(env)
+    result = BackwardReset(policy)(env, np.random.default_rng(0))
+    assert result.ok and result.steps == 0 and policy.calls == 0  # nothing to undo: the policy never acts
+
+    home = home_pose(env)
+    _solve(env, 0)
+    cfg = BackwardConfig(max_steps=150, settle_steps=12)
+    result = BackwardReset(policy, config=cfg)(env, np.random.default_rng(0))
+    assert result.ok and PredicateVerifier()(env).ok
+    assert np.linalg.norm(env.full_state()["ee_pos"] - home) < 0.03  # arrived, not stopped on the border
+
+    # passing the check on the way through is not enough: it must still pass settle_steps later
+    _solve(env, 0)
+    leaving = Recording(env, leave=1.0)
+    result = BackwardReset(leaving, config=cfg)(env, np.random.default_rng(0))
+    assert not result.ok and result.message == "step limit" and not PredicateVerifier()(env).ok
+    env.close()
+
+
+def test_noisy_scripted_reset_records_its_own_actions_and_still_finishes():
+    from robot_rl.resets.scripted import ScriptedConfig
+
+    env = RobotEnv("drawer_open", images=False)
+    env.reset(seed=0)
+    assert _solve(env, 0)
+    applied, labels, step = [], [], env.step
+
+    def spy(action):
+        applied.append(np.array(action))
+        return step(action)
+
+    env.step = spy
+    reset = ScriptedReset(ScriptedConfig(noise=0.3), on_step=lambda obs, a, info: labels.append(np.array(a)))
+    assert reset(env, np.random.default_rng(1)).ok and PredicateVerifier()(env).ok
+    applied, labels = np.array(applied), np.array(labels)
+    assert applied.shape == labels.shape and np.all(np.abs(applied) <= 1)
+    assert np.all(applied[:, 6] == labels[:, 6])  # the gripper is never perturbed
+    moved = np.abs(applied[:, :6] - labels[:, :6])
+    assert 0.1 < moved.mean() < 0.4  # noise std 0.3 on the motion (less where clipped at +-1)
     env.close()

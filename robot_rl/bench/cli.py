@@ -8,6 +8,7 @@ from typing import Annotated
 import tyro
 
 from robot_rl.bench.finetune_bench import FinetuneBenchConfig
+from robot_rl.bench.reset_free_bench import ResetFreeBenchConfig
 from robot_rl.bench.store_bench import StoreBenchConfig
 from robot_rl.rewards.bench import RewardBenchConfig
 
@@ -149,17 +150,20 @@ def finetune(cfg: Annotated[FinetuneBenchConfig, Flat]) -> int:
     return 0
 
 
-def reset_free(json: Path = Path("out/bench/reset_free.json"), keep: Path | None = None) -> int:
-    """Reset-free forward/backward practice on drawer_open: learned backward resets, filtered-BC forward
-    improvement; forward success before/after/control with Wilson CIs, backward success, wall time.
+def reset_free(cfg: Annotated[ResetFreeBenchConfig, Flat], json: Path = Path("out/bench/reset_free.json"),
+               keep: Path | None = None) -> int:
+    """Reset-free forward/backward practice on drawer_open: a learned backward policy resets (its pass rate
+    on its own first), the forward policy is fine-tuned online by the Learner; forward success
+    before/after/control with Wilson CIs, backward success, wall time.
 
     Args:
+        cfg: Demos, training, practice and evaluation sizes.
         json: Where to write the results (JSON).
         keep: Keep the run directories (stores, checkpoints, logs) here.
     """
-    from robot_rl.bench.reset_free_bench import ResetFreeBenchConfig, run_reset_free_bench
+    from robot_rl.bench.reset_free_bench import run_reset_free_bench
 
-    run_reset_free_bench(json, ResetFreeBenchConfig(), keep)
+    run_reset_free_bench(json, cfg, keep)
     return 0
 
 

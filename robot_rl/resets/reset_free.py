@@ -1,11 +1,14 @@
 """Reset-free forward/backward practice (RoboFuME-style, notes/algorithms.md): the forward policy runs an
 episode from wherever the scene is, then the learned backward policy (`BackwardReset`) puts the scene back
-into the task's start distribution, and so on — no teleport, no scripted reset, no operator. After each
-block of forward episodes an `improve` callback (e.g. `FilteredBC`: fine-tune on demonstrations + the
-successful forward episodes) returns the forward policy of the next block.
+into the task's start distribution, and so on — no teleport, no scripted reset, no operator. The forward
+policy learns through a `learn` hook after every pair (`LearnerUpdates`: a fine-tuning Learner updates it in
+place) and/or an `improve` callback after each block of forward episodes that returns the next one; with a
+backward store, every backward attempt is recorded too (success = its start-state check) and
+`improve_backward` (e.g. `FilteredBC` on its demos + verified attempts) gets the verified ones
+(robot_rl/resets/improve.py).
 
 Reverse demonstrations for the backward policy come from the task's scripted reset, recorded step by
-step through `ScriptedReset(on_step=...)` (`record_reverse_demos`).
+step (robot_rl/resets/reverse_demos.py).
 """
 
 from __future__ import annotations
@@ -14,22 +17,25 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from robot_rl.resets.backward import BackwardConfig, BackwardReset
 from robot_rl.resets.base import Verifier
-from robot_rl.resets.scripted import ScriptedReset
+from robot_rl.resets.reverse_demos import step_recorder
 from robot_rl.resets.verify import PredicateVerifier, VerifyConfig, verified_reset
 from robot_rl.rl.executor import ExecutorConfig
 from robot_rl.rl.interfaces import ChunkPolicy, MirrorReward, RewardSource
 from robot_rl.rl.runner import EpisodeRunner, RunnerConfig
 
+Learn = Callable[[dict[str, Any], bool], Any]
+"""`learn(forward record, start_ok) -> log entry`: called after every forward/backward pair with the forward
+episode's runner record and whether it started from a verified start state."""
 Improve = Callable[[int, list[int]], ChunkPolicy]
 """`improve(block, successes) -> forward policy`: called after each block with the store indices of every
-successful forward episode so far that started from a verified start state."""
+successful forward episode so far that started from a verified start state (the same signature for the
+backward policy, with its verified attempts)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +43,7 @@ class ResetFreeConfig:
     """A reset-free practice run."""
 
     blocks: int = 3
-    """Blocks of forward episodes; the forward policy is improved after each block."""
+    """Blocks of forward episodes (`improve` and `improve_backward` run after each)."""
     block_episodes: int = 10
     """Forward episodes per block (each followed by a backward episode)."""
     backward: BackwardConfig = BackwardConfig()
@@ -64,9 +70,10 @@ class ResetFreeResult:
         rows = [r for r in self.records if r["block"] == block]
         return sum(r["forward"]["success"] for r in rows), len(rows)
 
-    def backward_success(self) -> tuple[int, int]:
-        """(verified, total) backward attempts: an attempt succeeds when the start-state check passes."""
-        attempts = [a for r in self.records for a in r["backward"]["attempts"]]
+    def backward_success(self, block: int | None = None) -> tuple[int, int]:
+        """(verified, total) backward attempts (of one block, or all): an attempt succeeds when the
+        start-state check passes."""
+        attempts = [a for r in self.records if block in (None, r["block"]) for a in r["backward"]["attempts"]]
         return sum(a["verified"] for a in attempts), len(attempts)
 
 
@@ -77,10 +84,18 @@ class ResetFreePractice:
 
     def __init__(self, env: Any, forward: ChunkPolicy, backward: ChunkPolicy, store: Any,
                  config: ResetFreeConfig = ResetFreeConfig(), improve: Improve | None = None,
-                 verifier: Verifier | None = None, reward: RewardSource | None = None) -> None:
-        self.env, self.config, self.improve = env, config, improve
+                 verifier: Verifier | None = None, reward: RewardSource | None = None,
+                 backward_store: Any = None, improve_backward: Improve | None = None,
+                 learn: Learn | None = None) -> None:
+        """`backward_store`: records every backward attempt (created with `episode_specs`; None = not
+        recorded); `improve_backward(block, verified attempts)` returns the next backward policy; `learn`:
+        the per-pair hook (the forward policy is updated in place, e.g. a Learner's actor)."""
+        self.env, self.config, self.improve, self.learn = env, config, improve, learn
         self.verifier = verifier or PredicateVerifier()
         self.reset = BackwardReset(backward, self.verifier, config.backward)
+        self.recorded = (RecordedReset(self.reset, backward_store, self.verifier)
+                         if backward_store is not None else None)
+        self.improve_backward = improve_backward
         runner_cfg = RunnerConfig(executor=config.executor, progress=False, seed=config.seed)
         self.runner = EpisodeRunner(env, forward, reward or MirrorReward(), self.reset, store, runner_cfg,
                                     self.verifier, episode_info={"practice": "reset_free"})
@@ -105,6 +120,8 @@ class ResetFreePractice:
                       f"{len(self.successes)} successful forward episodes so far")
                 if self.improve is not None:
                     self.runner.policy = self.improve(block, list(self.successes))
+                if self.improve_backward is not None and self.recorded is not None:
+                    self.reset.policy = self.improve_backward(block, list(self.recorded.successes))
         finally:
             if log is not None:
                 log.close()
@@ -118,81 +135,38 @@ class ResetFreePractice:
         if forward["success"] and start_ok:
             self.successes.append(forward["store_index"])
         once = VerifyConfig(max_attempts=self.config.backward_attempts, escalate=False)
-        report = verified_reset(self.env, self.reset, self.verifier, self.rng, once)
-        return {"block": block, "episode": index, "start_ok": start_ok, "forward": forward,
-                "backward": report.to_json()}
+        report = verified_reset(self.env, self.recorded or self.reset, self.verifier, self.rng, once)
+        rec = {"block": block, "episode": index, "start_ok": start_ok, "forward": forward,
+               "backward": report.to_json()}
+        if self.learn is not None:
+            rec["learn"] = self.learn(forward, start_ok)
+        return rec
 
 
-def record_reverse_demos(env: Any, store: Any, episodes: int, seed: int = 0,
-                         noises: tuple[float, ...] = (0.0, 0.3, 0.6), layout_seed: int | None = None) -> int:
-    """Reverse-task demonstrations: for each, lay out a scene (mirror; `layout_seed` fixes the layout, as a
-    rig's bolted-down fixture, else a random one), let the task's expert (action noise cycling through
-    `noises`) run forward and stop it at a random step, so end states cover failures and partial progress,
-    then record the scripted reset's observations and actions as one episode (source "reset"), committed
-    only when the start-state check passes afterwards. Returns the number committed. `store`: created with
-    `episode_specs(env.observation_space)`."""
-    verifier, kept = PredicateVerifier(), 0
-    for k in range(episodes):
-        rng = np.random.default_rng(seed + k)
-        forward_success = run_expert(env, seed + k if layout_seed is None else layout_seed,
-                                     noises[k % len(noises)], rng)
-        writer = store.begin_episode(source="reset", task=env.task.config.name, seed=seed + k)
-        result = ScriptedReset(on_step=step_recorder(writer, env))(env, rng)
-        if result.ok and result.steps > 0 and verifier(env).ok:
-            writer.commit(success=True, forward_success=forward_success)
-            kept += 1
-        else:
+class RecordedReset:
+    """A reset strategy whose every attempt is stored in `store` as one episode (source "reset", success =
+    the verifier's verdict afterwards); `successes` lists the verified ones' store indices."""
+
+    def __init__(self, strategy: BackwardReset, store: Any, verifier: Verifier) -> None:
+        self.strategy, self.store, self.verifier = strategy, store, verifier
+        self.name = strategy.name
+        self.successes: list[int] = []
+
+    def __call__(self, env: Any, rng: np.random.Generator) -> Any:
+        writer = self.store.begin_episode(source="reset", task=env.task.config.name, practice="reset_free")
+        self.strategy.on_step = step_recorder(writer, env)
+        try:
+            result = self.strategy(env, rng)
+        except BaseException:
             writer.discard()
-    return kept
-
-
-def run_expert(env: Any, layout_seed: int, noise: float, rng: np.random.Generator) -> bool:
-    """Lay out the scene, run the noisy expert for a random number of steps (up to the episode's end);
-    returns whether the task succeeded."""
-    _, info = env.reset(seed=layout_seed)
-    expert = env.task.expert(noise, rng)
-    for _ in range(int(rng.integers(env.task.config.episode_steps // 4, env.task.config.episode_steps + 1))):
-        _, _, terminated, truncated, info = env.step(expert.act(info["state"]))
-        if terminated or truncated:
-            break
-    return bool(info["success"])
-
-
-def step_recorder(writer: Any, env: Any) -> Callable[[dict, np.ndarray, dict], None]:
-    """A `ScriptedReset(on_step=...)` hook appending (observation, action) steps to `writer`."""
-    dt = 1.0 / env.task.config.control_hz
-
-    def on_step(obs: dict, action: np.ndarray, info: dict) -> None:
-        writer.append(obs | {"action": np.asarray(action, np.float32), "reward": np.float32(0.0),
-                             "terminal": False, "time": info["time"] - dt})
-
-    return on_step
-
-
-class FilteredBC:
-    """The `improve` step of filtered behaviour cloning: continue training `trainer` (robot_rl.rl.offline)
-    for `steps` updates on the demonstrations plus the given successful practice episodes of `store`, save
-    a checkpoint under `out` and return its EMA policy as a ChunkPolicy."""
-
-    def __init__(self, trainer: Any, demos: Any, store: Any, steps: int, out: str | Path,
-                 name: str = "forward", seed: int = 0) -> None:
-        """`demos`: EpisodeData with (at least) the trainer's keys; `store`: the practice EpisodeStore."""
-        self.trainer, self.store, self.steps, self.out = trainer, store, steps, Path(out)
-        self.keys, self.name, self.seed = list(trainer.shapes), name, seed
-        self.demos = type(demos)({k: demos[k] for k in self.keys}, demos.episode_ends)
-        self.calls: list[dict[str, Any]] = []
-
-    def __call__(self, block: int, successes: list[int]) -> ChunkPolicy:
-        from robot_rl.rl.interfaces import CheckpointChunkPolicy
-
-        data = self.demos.subset(np.arange(self.demos.n_episodes))
-        for i in successes:
-            data.add_episode(self.store.read_episode(int(i), self.keys))
-        self.trainer.attach(data)
-        start = time.perf_counter()
-        for _ in range(self.steps):
-            self.trainer.train_step()
-        self.calls.append({"block": block, "practice_episodes": len(successes), "steps": self.steps,
-                           "train_s": round(time.perf_counter() - start, 1)})
-        path = self.trainer.save(self.out / f"{self.name}_block{block}.safetensors")
-        return CheckpointChunkPolicy(path, seed=self.seed + block)
+            raise
+        finally:
+            self.strategy.on_step = None
+        if writer.n_steps == 0:  # already a start state: nothing was done, nothing to learn
+            writer.discard()
+            return result
+        ok = self.verifier(env).ok
+        index = writer.commit(success=ok)
+        if ok:
+            self.successes.append(index)
+        return result

@@ -1,12 +1,16 @@
 """Scripted drawer_open reset: take the handle (or keep it if already held), push the drawer shut,
 let go, lift, go home. The cabinet is bolted down: the reset does not move it. The "reset state":
-drawer closed, gripper open, TCP near home."""
+drawer closed, gripper open, TCP near home and pointing down.
+
+Taking the bar rather than pushing it from in front with closed fingertips is deliberate: the push-only
+variant also reset 30/30 scripted, but a backward policy learned from its demonstrations passed the start
+check 15/40 times against 25/40 (same end states): it stopped pushing 0.4-1.3 cm short of closed."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from robot_rl.tasks.base import DOWN, ResetScript
+from robot_rl.tasks.base import DOWN, ResetScript, tcp_down
 from robot_rl.tasks.drawer_open.config import DrawerOpenConfig
 from robot_rl.tasks.drawer_open.expert import DrawerOpenExpert
 
@@ -63,4 +67,5 @@ def start_checks(cfg: DrawerOpenConfig, s: dict[str, np.ndarray], home_pos: np.n
         "drawer_closed": float(s["drawer_opening"][0]) < CLOSED,
         "gripper_open": float(s["gripper"][0]) > 0.9,
         "tcp_home": float(np.linalg.norm(np.asarray(s["ee_pos"]) - home_pos)) < 0.06,
+        "tcp_down": tcp_down(s),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.env import rotations as rot
-from robot_rl.tasks.base import DOWN, ResetScript
+from robot_rl.tasks.base import DOWN, ResetScript, tcp_down
 from robot_rl.tasks.peg_insert.config import PegInsertConfig
 
 CLEARANCE = 0.03
@@ -107,4 +107,5 @@ def start_checks(cfg: PegInsertConfig, s: dict[str, np.ndarray], home_pos: np.nd
         "peg_upright": float(-peg_axis(s)[2]) > np.cos(0.1),
         "peg_out": bool(tip[2] > hole[2] + 0.02),
         "tcp_home": float(np.linalg.norm(np.asarray(s["ee_pos"]) - home_pos)) < 0.06,
+        "tcp_down": tcp_down(s),
     }
