@@ -30,10 +30,20 @@ from robot_rl.env.safety import SafetyConfig
 ACTION_DIM = 7
 DOWN = np.array([1.0, 0.0, 0.0, 0.0])
 """TCP orientation (xyzw) pointing straight down with the fingers opening along the base y axis."""
+HOME_TOL = 0.08
+"""m: the largest TCP distance from `home_pos` that still counts as a start pose in `start_checks`. The
+mirror's home pose is clipped into the workspace box, 5 cm below the home joints' TCP, so teleported starts
+(`home_q_noise`) lie 3-7 cm from it (200 seeds per task); with 6 cm, 12% of teleports failed the check and
+three in a row stopped a fine-tuning run after ~200 episodes."""
 START_TILT = 0.15
 """rad: the largest TCP rotation away from DOWN that still counts as a start pose in `start_checks`
 (teleported starts reach 0.093 rad with `home_q_noise`; scripted resets end within 0.05 rad of their home
 orientation, itself up to `ResetScript.yaw_jitter` = 0.05 rad from DOWN)."""
+
+
+def tcp_home(state: dict[str, np.ndarray], home_pos: np.ndarray, tol: float = HOME_TOL) -> bool:
+    """The TCP (`state["ee_pos"]`, m) is within `tol` of `home_pos`, as at an episode start."""
+    return float(np.linalg.norm(np.asarray(state["ee_pos"]) - home_pos)) < tol
 
 
 def tcp_down(state: dict[str, np.ndarray], tol: float = START_TILT) -> bool:

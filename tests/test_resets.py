@@ -57,6 +57,15 @@ def test_scripted_reset_from_post_success_states(task):
 
 
 @pytest.mark.parametrize("task", TASKS)
+def test_every_teleported_start_passes_the_start_check(task):
+    # the task's own start distribution must be a start state, or practice stops on a "failed" teleport
+    env, verifier = RobotEnv(task, images=False), PredicateVerifier()
+    failed = [seed for seed in range(200) if not (env.reset(seed=seed) and verifier(env).ok)]
+    assert failed == []
+    env.close()
+
+
+@pytest.mark.parametrize("task", TASKS)
 def test_start_check_rejects_a_tilted_gripper_and_the_scripted_reset_restores_it(task):
     from robot_rl.env import rotations as rot
 

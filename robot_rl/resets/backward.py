@@ -31,7 +31,8 @@ class BackwardConfig:
     """Once the start-state check passes, the policy keeps acting this many steps and the check must pass
     again: its reverse demos end holding still at the start state, so this lets it arrive there instead
     of being stopped on the check's tolerance border (measured on drawer_open: stopped at the first pass,
-    the TCP was left 4-6 cm from home, the tolerance is 6 cm; forward demos start within ~2 cm)."""
+    the TCP was left 4-6 cm from home, the tolerance was then 6 cm, now `HOME_TOL`; forward demos start
+    within ~2 cm)."""
 
 
 class BackwardReset:

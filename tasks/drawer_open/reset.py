@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_rl.tasks.base import DOWN, ResetScript, tcp_down
+from robot_rl.tasks.base import DOWN, ResetScript, tcp_down, tcp_home
 from robot_rl.tasks.drawer_open.config import DrawerOpenConfig
 from robot_rl.tasks.drawer_open.expert import DrawerOpenExpert
 
@@ -66,6 +66,6 @@ def start_checks(cfg: DrawerOpenConfig, s: dict[str, np.ndarray], home_pos: np.n
     return {
         "drawer_closed": float(s["drawer_opening"][0]) < CLOSED,
         "gripper_open": float(s["gripper"][0]) > 0.9,
-        "tcp_home": float(np.linalg.norm(np.asarray(s["ee_pos"]) - home_pos)) < 0.06,
+        "tcp_home": tcp_home(s, home_pos),
         "tcp_down": tcp_down(s),
     }

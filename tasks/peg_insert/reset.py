@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.env import rotations as rot
-from robot_rl.tasks.base import DOWN, ResetScript, tcp_down
+from robot_rl.tasks.base import DOWN, ResetScript, tcp_down, tcp_home
 from robot_rl.tasks.peg_insert.config import PegInsertConfig
 
 CLEARANCE = 0.03
@@ -106,6 +106,6 @@ def start_checks(cfg: PegInsertConfig, s: dict[str, np.ndarray], home_pos: np.nd
         "peg_in_hand": grip_ok(s),
         "peg_upright": float(-peg_axis(s)[2]) > np.cos(0.1),
         "peg_out": bool(tip[2] > hole[2] + 0.02),
-        "tcp_home": float(np.linalg.norm(np.asarray(s["ee_pos"]) - home_pos)) < 0.06,
+        "tcp_home": tcp_home(s, home_pos),
         "tcp_down": tcp_down(s),
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.env import rotations as rot
-from robot_rl.tasks.base import ResetScript, tcp_down
+from robot_rl.tasks.base import ResetScript, tcp_down, tcp_home
 from robot_rl.tasks.pick_cube.config import PickCubeConfig
 from robot_rl.tasks.pick_cube.expert import PickCubeExpert, down_quat
 from robot_rl.tasks.pick_cube.task import CUBE_HALF
@@ -86,6 +86,6 @@ def start_checks(cfg: PickCubeConfig, s: dict[str, np.ndarray], home_pos: np.nda
         "cube_in_region": bool(cfg.cube_x[0] - tol <= cube[0] <= cfg.cube_x[1] + tol
                                and cfg.cube_y[0] - tol <= cube[1] <= cfg.cube_y[1] + tol),
         "gripper_open": float(s["gripper"][0]) > 0.9,
-        "tcp_home": float(np.linalg.norm(np.asarray(s["ee_pos"]) - home_pos)) < 0.06,
+        "tcp_home": tcp_home(s, home_pos),
         "tcp_down": tcp_down(s),
     }
