@@ -5,6 +5,11 @@ succeeds <= 50%), evaluate it, fine-tune with Q-chunking within a wall-clock bud
 (best-of-N) on fixed seeds; then BC-only fine-tuning and an RLPD-style agent from scratch with the same
 number of environment steps, evaluated the same way. Writes JSON (rewritten after every stage, so an
 interrupted run still reports what it measured) and a learning-curve PNG per task.
+
+`--operator`: every variant practises with the simulated operator (robot_rl/rl/mirror_operator.py) taking
+over its mistakes, HIL-SERL style; the JSON counts the episodes and steps it took over. `--reward
+classifier`: practice is rewarded by each task's success classifier from camera frames instead of the
+mirror's predicate, and the JSON audits its verdicts against the predicate.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import json
 import shutil
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from robot_rl.bench.common import write_json
 
@@ -43,6 +49,18 @@ class FinetuneBenchConfig:
     """Practice episodes at most per variant."""
     eval_episodes: int = 50
     """Evaluation episodes (fixed seeds, disjoint from the demos') before and after fine-tuning."""
+    operator: bool = False
+    """Practise with the simulated operator (robot_rl/rl/mirror_operator.py: it takes over with the scripted
+    expert when the policy comes down beside its target, misses a grasp or runs late; HIL-SERL style) in
+    every variant; evaluation never has it."""
+    reward: Literal["privileged", "classifier"] = "privileged"
+    """Practice reward: the mirror's success predicate, or each task's success classifier from camera frames
+    (episodes then end on its flag, not on the predicate; evaluation always uses the predicate)."""
+    reward_models: Path | None = None
+    """For --reward classifier: the `--keep` directory of `robot-rl bench reward` (models trained from the
+    recorder's labels, read from DIR/<task>/model)."""
+    image_size: int = 64
+    """Side (pixels) of the camera frames rendered for the classifier: the size it was trained on."""
     seed: int = 0
     """Seed of demos, training and practice."""
     keep: Path | None = None
@@ -76,19 +94,36 @@ def evaluate_start(task: str, ckpt: Path, episodes: int) -> dict[str, Any]:
     return evaluate_actor(QChunkPolicy(load_policy(ckpt), None), RobotEnv(task, images=False), episodes)
 
 
+def practice_setup(task: str, cfg: FinetuneBenchConfig) -> tuple[Any, Any, Any]:
+    """(env, reward, operator or None) of a variant's practice."""
+    from robot_rl.demo_finetune import AuditedReward
+    from robot_rl.env.robot_env import RobotEnv
+    from robot_rl.rewards.base import load_reward
+    from robot_rl.rl.finetune_cli import practice_task
+    from robot_rl.rl.interfaces import MirrorReward
+    from robot_rl.rl.mirror_operator import MirrorOperator
+
+    classifier = cfg.reward == "classifier"
+    if classifier and cfg.reward_models is None:
+        raise SystemExit("--reward classifier needs --reward-models DIR (robot-rl bench reward --keep DIR)")
+    env = RobotEnv(practice_task(task, cfg.reward), images=classifier, image_size=(cfg.image_size,) * 2)
+    model = Path(cfg.reward_models or ".") / task / "model"
+    reward = AuditedReward(load_reward(model)) if classifier else MirrorReward()
+    return env, reward, MirrorOperator(env) if cfg.operator else None
+
+
 def run_algo(task: str, algo: str, ckpt: Path, store: Path, workdir: Path, minutes: float, env_steps: int,
              cfg: FinetuneBenchConfig) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from robot_rl.data.store import EpisodeStore
     from robot_rl.env.robot_env import RobotEnv
     from robot_rl.resets.teleport import TeleportReset
     from robot_rl.rl.finetune import FinetuneConfig, evaluate_actor, practice
-    from robot_rl.rl.interfaces import MirrorReward
     from robot_rl.rl.learner import preset
     from robot_rl.rl.learner_ckpt import from_pretrained, load_offline
     from robot_rl.rl.runner import practice_specs
 
     learner = from_pretrained(preset(algo, seed=cfg.seed), ckpt, load_offline(store, ckpt))
-    env = RobotEnv(task, images=False)
+    env, reward, operator = practice_setup(task, cfg)
     out = workdir / f"{task}_{algo}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -96,17 +131,23 @@ def run_algo(task: str, algo: str, ckpt: Path, store: Path, workdir: Path, minut
                             seed=cfg.seed)
     start = time.perf_counter()
     with EpisodeStore.create(out / "practice.zarr", practice_specs(env.observation_space)) as db:
-        records = practice(learner, env, MirrorReward(), TeleportReset(), db, budget, out,
+        records = practice(learner, env, reward, TeleportReset(), db, budget, out, teleop=operator,
                            label=f"{task} {algo}")
     train_s = time.perf_counter() - start
-    result = evaluate_actor(learner.actor(cfg.seed + 1), env, cfg.eval_episodes)
+    result = evaluate_actor(learner.actor(cfg.seed + 1), RobotEnv(task, images=False), cfg.eval_episodes)
     print(f"[{task} {algo}] eval {result['successes']}/{result['episodes']} after {learner.env_steps} "
           f"env steps, {train_s / 60:.1f} min")
     row = {"algo": algo, "env_steps": learner.env_steps, "episodes": learner.episodes,
            "updates": learner.step, "finetune_minutes": train_s / 60,
            "practice_success_rate": sum(r["success"] for r in records) / max(len(records), 1),
+           "reward": cfg.reward, "intervention_episodes": sum(r["intervention_steps"] > 0 for r in records),
+           "intervention_steps": sum(r["intervention_steps"] for r in records),
+           "takeovers": dict(Counter(t["why"] for t in operator.takeovers)) if operator else {},
            "eval": result, "success_rate": result["success_rate"],
            "config": json.loads(json.dumps(dataclasses.asdict(learner.cfg)))}
+    if hasattr(reward, "metrics"):  # the classifier's verdicts vs the mirror's predicate, rewarded frames
+        row["reward_audit"] = {"metrics": reward.metrics(),
+                               "practice_predicate_successes": sum(reward.predicate_success())}
     return row, records
 
 

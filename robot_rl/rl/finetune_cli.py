@@ -62,7 +62,8 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
              env_steps: int = 0, utd: float | None = None, warmup_episodes: int | None = None,
              n_samples: int | None = None, reset: Literal["teleport", "scripted"] = "teleport",
              store: Path | None = None, out: Path = Path("out/finetune"), eval_episodes: int = 0,
-             resume: bool = False, seed: int = 0, image_size: int | None = None) -> int:
+             resume: bool = False, seed: int = 0, image_size: int | None = None,
+             operator: bool = False) -> int:
     """Fine-tune a pretrained chunk policy by practising on a task's mirror.
 
     Args:
@@ -89,6 +90,8 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
         seed: Seeds the learner, runner and actor.
         image_size: Side of the square camera images rendered for --reward classifier (default: the task's
             own size); must be the size the classifier was trained on.
+        operator: A simulated operator takes over the policy's mistakes with the scripted expert, HIL-SERL
+            style (robot_rl/rl/mirror_operator.py; mirror only: on a rig the person at the teleop does).
     """
     import torch
 
@@ -96,6 +99,7 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
     from robot_rl.env.robot_env import RobotEnv
     from robot_rl.resets.base import make_reset
     from robot_rl.rl.finetune import evaluate_actor, plot_curves, practice
+    from robot_rl.rl.mirror_operator import MirrorOperator
     from robot_rl.rl.runner import practice_specs
 
     torch.set_num_threads(1)
@@ -110,12 +114,14 @@ def finetune(task: TaskName, checkpoint: Path, demos: Path | None = None,
     store = store or out / "practice.zarr"
     specs = practice_specs(env.observation_space)
     with EpisodeStore.create(store, specs, {"task": task}, exist_ok=True) as db:
+        teleop = MirrorOperator(env) if operator else None
         records = practice(learner, env, make_reward(reward, reward_checkpoint), make_reset(reset), db, cfg,
-                           out)
+                           out, teleop=teleop)
     wins = sum(r["success"] for r in records)
     metrics: dict[str, Any] = {"task": task, "algo": learner.cfg.algo, "episodes": learner.episodes,
                                "env_steps": learner.env_steps, "updates": learner.step,
-                               "practice_success_rate": wins / max(len(records), 1)}
+                               "practice_success_rate": wins / max(len(records), 1),
+                               "intervention_episodes": sum(r["intervention_steps"] > 0 for r in records)}
     if eval_episodes:
         metrics["eval"] = evaluate_actor(learner.actor(seed), RobotEnv(task, images=False), eval_episodes)
     evals = None

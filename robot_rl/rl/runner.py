@@ -141,6 +141,8 @@ class EpisodeRunner:
         obs, info = self.env.reset(options={"teleport": False})
         self.policy.reset()
         self.reward.reset()
+        if self.teleop is not None:  # presses made between episodes do not carry over
+            self.teleop.reset()
         writer = self.store.begin_episode(source="online", **self.episode_info)
         ep = _Episode(obs, info, writer)
         dropped = overruns = 0
