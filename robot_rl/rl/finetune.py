@@ -141,7 +141,9 @@ def evaluate_actor(actor: Any, env: Any, episodes: int, seed: int = 10_000,
 
 def plot_curves(curves: dict[str, list[dict[str, Any]]], path: Path, window: int = 20,
                 evals: dict[str, list[tuple[int, float]]] | None = None, title: str = "") -> Path:
-    """Rolling practice success vs environment steps, one line per run; evaluation points as markers."""
+    """Rolling practice success vs environment steps, one line per run; evaluation points as markers. Runs
+    with interventions also get a dashed line: the success of the policy alone (an episode taken over
+    counts as a failure), which is what the evaluation measures."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,9 +153,13 @@ def plot_curves(curves: dict[str, list[dict[str, Any]]], path: Path, window: int
     for name, recs in curves.items():
         if not recs:
             continue
-        s = np.array([r["success"] for r in recs], float)
-        roll = np.array([s[max(0, j - window + 1):j + 1].mean() for j in range(len(s))])
-        line, = ax.plot([r["env_steps"] for r in recs], roll, label=f"{name} (practice, rolling {window})")
+        steps = [r["env_steps"] for r in recs]
+        line, = ax.plot(steps, rolling([r["success"] for r in recs], window),
+                        label=f"{name} (practice, rolling {window})")
+        if any(r.get("intervention_steps") for r in recs):
+            alone = [r["success"] and not r.get("intervention_steps") for r in recs]
+            ax.plot(steps, rolling(alone, window), "--", color=line.get_color(),
+                    label=f"{name}, without help")
         for x, y in (evals or {}).get(name, []):
             ax.plot([x], [y], "o", color=line.get_color())
     ax.set_xlabel("environment steps")
@@ -167,3 +173,9 @@ def plot_curves(curves: dict[str, list[dict[str, Any]]], path: Path, window: int
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def rolling(values: list[bool], window: int) -> np.ndarray:
+    """Mean of the last `window` values (fewer at the start) at every index."""
+    s = np.asarray(values, float)
+    return np.array([s[max(0, j - window + 1):j + 1].mean() for j in range(len(s))])
