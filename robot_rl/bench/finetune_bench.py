@@ -96,11 +96,10 @@ def evaluate_start(task: str, ckpt: Path, episodes: int) -> dict[str, Any]:
 
 def practice_setup(task: str, cfg: FinetuneBenchConfig) -> tuple[Any, Any, Any]:
     """(env, reward, operator or None) of a variant's practice."""
-    from robot_rl.demo_finetune import AuditedReward
     from robot_rl.env.robot_env import RobotEnv
     from robot_rl.rewards.base import load_reward
     from robot_rl.rl.finetune_cli import practice_task
-    from robot_rl.rl.interfaces import MirrorReward
+    from robot_rl.rl.interfaces import AuditedReward, MirrorReward
     from robot_rl.rl.mirror_operator import MirrorOperator
 
     classifier = cfg.reward == "classifier"

@@ -100,6 +100,46 @@ class ModelReward:
         return float(bool(flag)), bool(flag)
 
 
+class AuditedReward:
+    """The classifier's reward exactly as the learner gets it (`ModelReward`), plus, per episode, the
+    probability and the mirror's privileged predicate at every scored frame (for the report only)."""
+
+    name = "classifier"
+
+    def __init__(self, model: Any) -> None:
+        self.inner = ModelReward(model)
+        self.model = model
+        self.episodes: list[tuple[list[float], list[bool]]] = []
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self.episodes.append(([], []))
+
+    def __call__(self, obs: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> tuple[float, bool]:
+        reward, success = self.inner(obs, info)
+        probs, truth = self.episodes[-1]
+        probs.append(self.inner.last_probability)
+        truth.append(bool(info["success"]))
+        return reward, success
+
+    def metrics(self) -> dict[str, Any]:
+        """Per-frame precision/recall (after hysteresis) and what each episode's first flag was worth, on
+        the frames the learner was rewarded on (`robot_rl.rewards.evaluate.metrics`)."""
+        from robot_rl.rewards.dataset import Frames
+        from robot_rl.rewards.evaluate import metrics
+
+        eps = [e for e in self.episodes if e[0]]
+        probs = np.concatenate([e[0] for e in eps]) if eps else np.zeros(0)
+        labels = np.concatenate([e[1] for e in eps]).astype(np.int8) if eps else np.zeros(0, np.int8)
+        ends = np.cumsum([len(e[0]) for e in eps]).astype(np.int64)
+        frames = Frames({}, labels, ends, np.arange(len(eps)))
+        return metrics(probs, frames, self.model.threshold, self.model.k)
+
+    def predicate_success(self) -> list[bool]:
+        """Per practice episode: did the mirror's predicate hold on any scored frame."""
+        return [any(truth) for probs, truth in self.episodes if probs]
+
+
 class ExpertChunkPolicy:
     """The task's scripted expert on the observation's `state/*` keys (privileged keys included), planned
     open-loop over `horizon` steps: between actions the TCP is predicted to move exactly as commanded
