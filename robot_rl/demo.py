@@ -5,8 +5,10 @@
    the episodes driven through the recorder's services), or in-process with --no-ros.
 2. Check the store (every chunk decoded), plot an episode, export to the diffusion_policy layout.
 3. Train the diffusion chunk policy offline on the demonstrations' state observations.
-4. Train the success classifier on the recorder's labels (camera frames) and score it on held-out episodes.
-5. Evaluate the offline policy on fixed scenes (the mirror's privileged success predicate).
+4. Evaluate the offline policy on fixed scenes (the mirror's privileged success predicate), recording its
+   failed attempts with both cameras (what an operator watching it would label failed).
+5. Train the success classifier on the recorder's labels and the failed attempts (camera frames); score it
+   on held-out episodes of both.
 6. Fine-tune online: practice with the classifier's reward and scripted resets; the chunked critic is
    pretrained offline when the warm-up ends, then picks the best of N sampled chunks.
 7. Evaluate the fine-tuned actor on the same scenes.
@@ -134,7 +136,7 @@ def demo(cfg: Annotated[DemoConfig, Flat] = DemoConfig()) -> int:
 
 
 def _offline(cfg: DemoConfig, clock: StageClock) -> dict[str, Any]:
-    """Stages 1-4: demonstrations, store check, policy, classifier."""
+    """Stages 1-3: demonstrations, store check, policy."""
     from robot_rl import demo_stages as st
 
     out, store = cfg.out, cfg.out / "demos.zarr"
@@ -149,22 +151,26 @@ def _offline(cfg: DemoConfig, clock: StageClock) -> dict[str, Any]:
         start = time.perf_counter()
         r["checkpoint"] = st.train_policy(store, out / "policy", cfg.task, cfg.train_steps, cfg.seed)
         r["policy"] = {"steps": cfg.train_steps, "seconds": time.perf_counter() - start}
-    with clock.stage("classifier_s", "train the success classifier on the recorder's labels"):
-        r["classifier"] = st.train_classifier(store, out / "reward", cfg.classifier_steps,
-                                              cfg.classifier_minutes, cfg.seed)
     return r
 
 
 def _online(cfg: DemoConfig, clock: StageClock, r: dict[str, Any]) -> dict[str, Any]:
-    """Stages 5-7: evaluate, fine-tune, evaluate again on the same scenes."""
+    """Stages 4-7: evaluate, classifier, fine-tune, evaluate again on the same scenes."""
     from robot_rl import demo_finetune as ft
+    from robot_rl import demo_stages as st
     from robot_rl.rl.actor import QChunkPolicy
     from robot_rl.rl.offline import load_policy
 
     res: dict[str, Any] = {"eval_seed": ft.EVAL_SEED}
-    with clock.stage("eval_before_s", f"evaluate the offline policy on {cfg.eval_episodes} fixed scenes"):
+    failures = cfg.out / "failed_attempts.zarr"
+    with clock.stage("eval_before_s", f"evaluate the offline policy on {cfg.eval_episodes} fixed scenes, "
+                                      "recording its failed attempts with both cameras"):
         res["before"] = ft.evaluate_policy(QChunkPolicy(load_policy(r["checkpoint"]), None), cfg.task,
-                                           cfg.eval_episodes, "offline")
+                                           cfg.eval_episodes, "offline", failures, cfg.image_size)
+    with clock.stage("classifier_s", "train the success classifier on the recorder's labels and the failed "
+                                     "attempts"):
+        res["classifier"] = st.train_classifier(cfg.out / "demos.zarr", failures, cfg.out / "reward",
+                                                cfg.classifier_steps, cfg.classifier_minutes, cfg.seed)
     title = (f"fine-tune online, {cfg.finetune_episodes} practice episodes: classifier reward, scripted "
              f"resets, {cfg.warmup_episodes} warm-up episodes, then critic pretraining and best-of-N")
     with clock.stage("finetune_s", title):

@@ -40,29 +40,73 @@ class TimedActor:
         return chunk
 
 
-def evaluate_policy(actor: Any, task: str, episodes: int, label: str) -> dict[str, Any]:
+def evaluate_policy(actor: Any, task: str, episodes: int, label: str, failures: Path | None = None,
+                    image_size: int = 64) -> dict[str, Any]:
     """Success rate (privileged predicate) with its Wilson 95% interval over `episodes` fixed-seed
-    episodes (state observations, 8 actions per chunk), and the chunk planning latency."""
+    episodes (state observations, 8 actions per chunk), and the chunk planning latency.
+
+    failures: also render both cameras (`image_size` pixels) and record every failed episode into this
+    store, committed as failed: what an operator watching the evaluation labels, and the negatives from
+    the policy's own states that the success classifier needs (demonstrations alone never show them)."""
     from tqdm import tqdm
 
     from robot_rl.env.robot_env import RobotEnv
     from robot_rl.rl.eval import wilson_interval
     from robot_rl.rl.finetune import evaluate_actor
 
-    env, timed = RobotEnv(task, images=False), TimedActor(actor)
-    wins, lengths, start = 0, [], time.perf_counter()
+    env = RobotEnv(task, images=failures is not None, image_size=(image_size, image_size))
+    recorder = FailureRecorder(env, failures, task) if failures is not None else None
+    timed, wins, lengths, start = TimedActor(actor), 0, [], time.perf_counter()
     with tqdm(range(episodes), desc=f"evaluate {label}", unit="ep") as bar:
         for k in bar:  # one episode per call, same seeds as one call over all: a live success count
-            r = evaluate_actor(timed, env, 1, seed=EVAL_SEED + k)
+            r = evaluate_actor(timed, recorder or env, 1, seed=EVAL_SEED + k)
             wins += r["successes"]
             lengths.append(r["mean_length"])
+            if recorder is not None:
+                recorder.end(bool(r["successes"]))
             bar.set_postfix(success=f"{wins}/{k + 1}")
+    if recorder is not None:
+        recorder.store.close()
     env.close()
     ms = np.asarray(timed.ms)
     return {"episodes": episodes, "successes": wins, "success_rate": wins / max(episodes, 1),
             "ci95": list(wilson_interval(wins, episodes)), "mean_length": float(np.mean(lengths)),
             "seconds": time.perf_counter() - start, "chunks": len(ms),
-            "chunk_ms_p50": float(np.percentile(ms, 50)), "chunk_ms_p99": float(np.percentile(ms, 99))}
+            "chunk_ms_p50": float(np.percentile(ms, 50)), "chunk_ms_p99": float(np.percentile(ms, 99)),
+            "failures_recorded": recorder.recorded if recorder is not None else 0}
+
+
+class FailureRecorder:
+    """An env wrapper that records each episode's observations and actions; `end(success)` commits a failed
+    episode to the store (source "eval", success 0) and drops a successful one."""
+
+    def __init__(self, env: Any, store: Path, task: str) -> None:
+        from robot_rl.data.store import EpisodeStore
+        from robot_rl.env.specs import episode_specs
+
+        self.env, self.writer, self.recorded = env, None, 0
+        self.store = EpisodeStore.create(store, episode_specs(env.observation_space),
+                                         {"task": task, "prompt": env.task.prompt()}, exist_ok=True)
+
+    def reset(self, seed: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        self.obs, info = self.env.reset(seed=seed)
+        self.time = info["time"]
+        self.writer = self.store.begin_episode(source="eval", seed=seed)
+        return self.obs, info
+
+    def step(self, action: np.ndarray) -> tuple[Any, ...]:
+        out = self.env.step(action)
+        self.writer.append(self.obs | {"action": np.asarray(action, np.float32), "reward": np.float32(out[1]),
+                                       "terminal": bool(out[2]), "time": self.time})
+        self.obs, self.time = out[0], out[4]["time"]
+        return out
+
+    def end(self, success: bool) -> None:
+        if success:
+            self.writer.discard()
+        else:
+            self.writer.commit(success=False)
+            self.recorded += 1
 
 
 class ResetWithOperator:

@@ -193,14 +193,26 @@ def _classifier(out: Path, r: dict) -> str:
     clf, sel = r["classifier"], r["classifier"]["selection"]
     return (f"<p>Trained on the recorder's labels ({html.escape(clf['labels'])}: the operator's success "
             f"label, i.e. the last frames of each successful demonstration) from {clf['train_episodes']} "
-            f"episodes; threshold {sel['threshold']:.5f} with {sel['k']}-frame hysteresis chosen on "
-            f"{clf['val_episodes']} held-out episodes. Scored against the mirror's per-frame predicate:</p>"
+            f"demonstrations and every frame of {clf['failed_train_episodes']} failed attempts of the "
+            f"offline policy (recorded during its evaluation); threshold {sel['threshold']:.5f} with "
+            f"{sel['k']}-frame hysteresis chosen on {clf['val_episodes']} + {clf['failed_val_episodes']} "
+            "held-out episodes. "
+            "Scored against the mirror's per-frame predicate:</p>"
             "<h3>Held-out demonstration frames</h3>" + _table(_classifier_rows(clf["held_out"]))
+            + "<h3>Held-out failed attempts (every frame a failure)</h3>"
+            + _failures(clf["held_out_failures"])
             + "<h3>The policy's own frames during fine-tuning (what the learner was rewarded on)</h3>"
             "<p>An episode ends at the first flag, so per-frame recall counts the frames between the task "
             "being done and the flag; the episode rows say what each reward was worth.</p>"
             + _table(_classifier_rows(r["finetune"]["reward_on_policy"]))
             + "<h3>Hardest mistakes on held-out frames</h3>" + _img("reward/mistakes.png", out))
+
+
+def _failures(m: dict | None) -> str:
+    if m is None:
+        return "<p>(none held out: the offline policy failed fewer than two evaluation episodes)</p>"
+    return _table([("frames", m["frames"]), ("false-positive rate per frame", _num(m["frame_fpr"], "{:.3f}")),
+                   ("episodes flagged as a success", _num(m["episode_fp_rate"], "{:.0%}"))])
 
 
 def _reading(r: dict) -> str:

@@ -98,21 +98,32 @@ def train_policy(store: Path, out: Path, task: str, steps: int, seed: int) -> Pa
     return out / "last.safetensors"
 
 
-def train_classifier(store: Path, out: Path, steps: int, minutes: float, seed: int) -> dict[str, Any]:
+def train_classifier(store: Path, failures: Path, out: Path, steps: int, minutes: float,
+                     seed: int) -> dict[str, Any]:
     """The success classifier (both cameras) from the recorder's labels: the operator's success button,
     i.e. the last LAST_K frames of each successful episode positive, frames well before them negative
-    (`robot-rl reward train`, labels auto). Its threshold is chosen on held-out episodes; then it is
-    scored on those episodes against the mirror's privileged per-frame predicate (`robot-rl reward eval
-    --labels.source success`), with a PNG of its hardest mistakes."""
+    (`robot-rl reward train`, labels auto), plus every frame of the offline policy's failed evaluation
+    episodes (`failures`, `--extra-stores`): without them the classifier flagged 34 of 40 practice
+    episodes as successes, 5 real. Its threshold is chosen on held-out episodes of both stores; then it
+    is scored on them against the mirror's privileged predicate (`robot-rl reward eval --labels.source
+    success`), with a PNG of its hardest mistakes."""
+    from robot_rl.data.store import EpisodeStore
     from robot_rl.rewards.classifier import ClassifierConfig
     from robot_rl.rewards.dataset import LabelConfig
     from robot_rl.rewards.train import TrainConfig, evaluate_reward, train_reward
 
-    cfg = TrainConfig(labels=LabelConfig(last_k=LAST_K), split_seed=seed,
+    with EpisodeStore.open(failures) as db:
+        extra = (failures,) if db.n_episodes else ()  # a policy that never failed left none
+    cfg = TrainConfig(labels=LabelConfig(last_k=LAST_K), split_seed=seed, extra_stores=extra,
                       classifier=ClassifierConfig(steps=steps, minutes=minutes, seed=seed))
     fit = train_reward(store, out, cfg)
     held_out = evaluate_reward(out, store, fit["val_episodes"], LabelConfig(source="success"),
                                png=out / "mistakes.png")
+    extra = fit["extra_stores"][0] if extra else {"train_episodes": [], "val_episodes": []}
+    failed = (evaluate_reward(out, failures, extra["val_episodes"], LabelConfig(source="last_k"))
+              if extra["val_episodes"] else None)
     return {"model": str(out), "labels": fit["labels"]["source"], "fit": fit["fit"],
             "selection": fit["selection"], "train_episodes": len(fit["train_episodes"]),
-            "val_episodes": len(fit["val_episodes"]), "held_out": held_out}
+            "val_episodes": len(fit["val_episodes"]), "held_out": held_out,
+            "failed_train_episodes": len(extra["train_episodes"]),
+            "failed_val_episodes": len(extra["val_episodes"]), "held_out_failures": failed}

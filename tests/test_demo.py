@@ -24,6 +24,10 @@ def test_demo_toy_size(tmp_path):
     # whose last frames show the finished task
     held = r["classifier"]["held_out"]
     assert r["classifier"]["val_episodes"] == 1 and held["positive_frames"] >= 5 and held["frames"] > 20
+    # the offline policy's failed evaluation episodes (20 training steps: all of them) join its training
+    failed = r["before"]["episodes"] - r["before"]["successes"]
+    assert r["before"]["failures_recorded"] == failed
+    assert r["classifier"]["failed_train_episodes"] + r["classifier"]["failed_val_episodes"] == failed
     for run in (r["before"], r["after"]):  # the same fixed scenes before and after
         assert run["episodes"] == 2 and 0 <= run["success_rate"] <= 1 and run["chunk_ms_p50"] > 0
         lo, hi = run["ci95"]

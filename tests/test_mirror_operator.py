@@ -117,6 +117,7 @@ def test_finetune_cli_practises_with_the_operator(tmp_path):
     from robot_rl.env.cli import collect
     from robot_rl.policies.policy import PolicyConfig
     from robot_rl.rl.config import TrainConfig
+    from robot_rl.rl.finetune import next_fits
     from robot_rl.rl.finetune_cli import finetune
     from robot_rl.rl.train_cli import train
 
@@ -133,3 +134,9 @@ def test_finetune_cli_practises_with_the_operator(tmp_path):
     with EpisodeStore.open(tmp_path / "ft" / "practice.zarr") as db:
         assert [m.source for m in db.all_meta()] == ["intervention"] * 2
         assert all(db.read_episode(i)["intervention"].any() for i in range(2))
+    # a wall-clock budget ends the run; no episode starts that would likely end after it
+    assert finetune("pick_cube", tmp_path / "pre" / "last.safetensors", demos=store, algo="bc", episodes=500,
+                    minutes=0.2, out=tmp_path / "budget") == 0
+    assert 1 <= len((tmp_path / "budget" / "episodes.jsonl").read_text().splitlines()) < 500
+    assert next_fits(10.0, [2.0, 4.0], 14.0) and not next_fits(10.5, [2.0, 4.0], 14.0)
+    assert next_fits(1e6, [5.0], 0.0) and next_fits(0.0, [], 1.0)

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from robot_rl.data.spec import KeySpec
 from robot_rl.data.store import EpisodeStore
 from robot_rl.rewards.base import Reward, RewardModel, load_reward
 from robot_rl.rewards.classifier import SMALL_ENCODER, ClassifierConfig
 from robot_rl.rewards.dataset import LabelConfig, load_frames, resolve_source
 from robot_rl.rewards.hysteresis import Hysteresis, choose_hysteresis, choose_threshold, hysteresis_flags
 from robot_rl.rewards.train import TrainConfig, evaluate_reward, train_reward
-from tests.helpers.reward_data import make_store
+from tests.helpers.reward_data import episode, make_store
 
 torch.set_num_threads(1)  # tiny models: a second thread only adds contention
 TINY = ClassifierConfig(encoder=dataclasses.replace(SMALL_ENCODER, image_channels=(8, 16), image_dim=16),
@@ -331,3 +332,49 @@ def test_learned_reward_wrapper_ends_episodes_on_the_flag():
     assert done_at == 5 and info["privileged_success"] and info["success"] and info["success_prob"] == 0.6
     env.reset()
     assert env.reward_model.hysteresis.count == 0
+
+
+def _distractor_store(path, episodes: int, seed: int):
+    """Failed attempts that show the success block's colour in another place (a policy's near miss that
+    demonstrations never show): every frame negative."""
+    from tests.helpers.reward_data import SPECS
+
+    with EpisodeStore.create(path, SPECS, {"prompt": "show the block", "task": "synthetic"}) as s:
+        for i in range(episodes):
+            ep, _ = episode(seed + i, successful=False)
+            ep["image/front"][10:, 9:15, 9:15] = (230, 220, 40)
+            ep["image/wrist"] = ep["image/front"][:, ::-1].copy()
+            w = s.begin_episode(source="demo")
+            w.extend(ep)
+            w.commit(success=False)
+    return path
+
+
+def test_extra_stores_of_failed_attempts_teach_their_negatives(tmp_path):
+    demos = make_store(tmp_path / "demos.zarr", n_success=12, n_fail=0)
+    failures = _distractor_store(tmp_path / "failures.zarr", 10, seed=100)
+    held_out = _distractor_store(tmp_path / "held_out.zarr", 6, seed=200)
+    cfg = TrainConfig(classifier=TINY, k=(1,), val_fraction=0.3, target_precision=0.9, target_first_flag=0.0)
+    demos_only = train_reward(demos, tmp_path / "a", cfg)
+    both = train_reward(demos, tmp_path / "b", dataclasses.replace(cfg, extra_stores=(failures,)))
+    extra = both["extra_stores"][0]
+    assert extra["store"] == str(failures) and extra["labels"] == "last_k"
+    assert sorted(extra["train_episodes"] + extra["val_episodes"]) == list(range(10))
+    assert demos_only["extra_stores"] == [] and both["val_episodes"] == demos_only["val_episodes"]
+    with EpisodeStore.open(held_out) as s:
+        frames = [s.read_episode(i) for i in range(s.n_episodes)]
+    for name, lo, hi in (("a", 0.5, 1.0), ("b", 0.0, 0.1)):  # mean success probability on the distractor
+        reward = load_reward(tmp_path / name)
+        p = [reward.scorer.predict({k: ep[k][10:] for k in reward.cameras}) for ep in frames]
+        assert lo <= float(np.mean(np.concatenate(p))) <= hi, name
+    with pytest.raises(KeyError, match="no camera keys"):
+        train_reward(demos, tmp_path / "c", dataclasses.replace(cfg, cameras=("front",),
+                                                                 extra_stores=(_no_cameras(tmp_path),)))
+
+
+def _no_cameras(tmp_path):
+    with EpisodeStore.create(tmp_path / "nocam.zarr", {"reward": KeySpec((), "float32")}) as s:
+        w = s.begin_episode(source="demo")
+        w.extend({"reward": np.zeros(5, np.float32)})
+        w.commit(success=False)
+    return tmp_path / "nocam.zarr"

@@ -109,6 +109,15 @@ def load_frames(store: EpisodeStore, episodes: Sequence[int] | np.ndarray, camer
                   np.zeros(0, np.int8), data.episode_ends.copy(), ids)
 
 
+def concat_frames(parts: Sequence[Frames]) -> Frames:
+    """One Frames of several (e.g. from different stores); episode_ids keep each part's store indices."""
+    ends = [p.episode_ends + off for p, off in zip(parts, np.cumsum([0, *[p.n for p in parts[:-1]]]),
+                                                     strict=True)]
+    return Frames({k: np.concatenate([p.images[k] for p in parts]) for k in parts[0].images},
+                  np.concatenate([p.labels for p in parts]), np.concatenate(ends).astype(np.int64),
+                  np.concatenate([p.episode_ids for p in parts]))
+
+
 def _episode_labels(source: str, values: np.ndarray | None, n: int, success: int,
                     cfg: LabelConfig) -> np.ndarray:
     if source == "success":

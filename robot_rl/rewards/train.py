@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from robot_rl.rewards import dataset as ds
 from robot_rl.rewards.classifier import ClassifierConfig
 from robot_rl.rewards.dataset import Frames, LabelConfig, image_keys, load_frames, resolve_source
 from robot_rl.rewards.http_judge import JudgeConfig
@@ -30,6 +31,10 @@ class TrainConfig:
     """Cameras to use (names or image/ keys); empty = every camera in the store (clip/judge: the first)."""
     labels: LabelConfig = LabelConfig()
     """Where per-frame labels come from."""
+    extra_stores: tuple[Path, ...] = ()
+    """More stores with the same cameras, split and labelled the same way and added to both sides of the
+    split: e.g. failed attempts recorded apart from the demonstrations (negatives from the states the policy
+    really reaches, where a classifier trained on demonstrations alone flags false successes)."""
     val_fraction: float = 0.2
     """Fraction of episodes held out to choose the threshold."""
     split_seed: int = 0
@@ -61,34 +66,49 @@ class TrainConfig:
 
 
 def train_reward(store_path: Path, out: Path, cfg: TrainConfig) -> dict[str, Any]:
-    """Fit `cfg.backend` on `store_path`, save to `out`; returns the summary written into reward.json."""
-    from robot_rl.data.episodes import split_episodes
+    """Fit `cfg.backend` on `store_path` (+ `cfg.extra_stores`), save to `out`; returns the summary written
+    into reward.json."""
     from robot_rl.data.store import EpisodeStore
     from robot_rl.rewards.base import save_model_dir
     from robot_rl.rewards.evaluate import predict_frames
     from robot_rl.rewards.hysteresis import choose_hysteresis
 
+    fits = cfg.backend in ("classifier", "vlm_head")
     with EpisodeStore.open(store_path) as store:
         cams = image_keys(store, cfg.cameras)
         if cfg.backend in ("clip", "http_judge") and not cfg.cameras:
             cams = cams[:1]
-        train_ids, val_ids = split_episodes(store.n_episodes, cfg.val_fraction, cfg.split_seed)
-        source = resolve_source(store, cfg.labels)
-        labels = dataclasses.replace(cfg.labels, source=source)
-        fits = cfg.backend in ("classifier", "vlm_head")
-        train = load_frames(store, train_ids, cams, labels) if fits else None
-        val = load_frames(store, val_ids, cams, labels)
         prompt = store.attrs.get("prompt", "")
+    parts = [_split_frames(path, cams, cfg, fits) for path in (store_path, *cfg.extra_stores)]
+    train = ds.concat_frames([p[0] for p in parts]) if fits else None
+    val = ds.concat_frames([p[1] for p in parts])
+    main, labels = parts[0][2], dataclasses.replace(cfg.labels, source=parts[0][2]["labels"])
     scorer, config, weights, log = _fit(cfg, train, cams, prompt)
     probs = predict_frames(scorer, val)
     choice = choose_hysteresis(probs, val.labels, val.episode_ends, cfg.k, cfg.target_precision,
                                cfg.min_threshold, cfg.recall_slack, cfg.target_first_flag)
     summary = {"store": str(store_path), "labels": dataclasses.asdict(labels),
-               "train_episodes": train_ids.tolist(),
-               "val_episodes": val_ids.tolist(), "fit": log, "selection": dataclasses.asdict(choice),
+               "train_episodes": main["train_episodes"], "val_episodes": main["val_episodes"],
+               "extra_stores": [p[2] for p in parts[1:]], "fit": log, "selection": dataclasses.asdict(choice),
                "target_precision": cfg.target_precision, "target_first_flag": cfg.target_first_flag}
     save_model_dir(out, _KIND[cfg.backend], choice.threshold, choice.k, config, weights, **summary)
     return summary
+
+
+def _split_frames(path: Path, cams: tuple[str, ...], cfg: TrainConfig,
+                  fits: bool) -> tuple[Frames | None, Frames, dict[str, Any]]:
+    """(training frames or None, validation frames, {store, labels, train/val episode ids}) of one store."""
+    from robot_rl.data.episodes import split_episodes
+    from robot_rl.data.store import EpisodeStore
+
+    with EpisodeStore.open(path) as store:
+        image_keys(store, cams)  # every store must have the cameras: a clear error, not a KeyError deep down
+        train_ids, val_ids = split_episodes(store.n_episodes, cfg.val_fraction, cfg.split_seed)
+        labels = dataclasses.replace(cfg.labels, source=resolve_source(store, cfg.labels))
+        train = load_frames(store, train_ids, cams, labels) if fits else None
+        val = load_frames(store, val_ids, cams, labels)
+    return train, val, {"store": str(path), "labels": labels.source, "train_episodes": train_ids.tolist(),
+                        "val_episodes": val_ids.tolist()}
 
 
 _KIND = {"classifier": "classifier", "vlm_head": "vlm_head", "clip": "clip", "http_judge": "http_judge"}

@@ -29,7 +29,8 @@ class FinetuneConfig:
     env_steps: int = 0
     """Stop once this many environment steps were collected (0 = no limit)."""
     time_budget_s: float = 0.0
-    """Stop after this much wall-clock time (s; 0 = no limit)."""
+    """Wall-clock budget (s; 0 = no limit): no episode starts that would end after it, judged by the longest
+    of the last 10 episodes with their updates."""
     window: int = 20
     """Episodes in the rolling success rate shown and logged."""
     ckpt_every: int = 25
@@ -59,7 +60,8 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
         env.reset(seed=cfg.seed)
     log = open(out / "episodes.jsonl", "a") if out else None  # noqa: SIM115 (closed below)
     records: list[dict[str, Any]] = []
-    start = time.perf_counter()
+    start = last = time.perf_counter()
+    took: list[float] = []
     bar = tqdm(total=cfg.episodes, desc=f"finetune {label or learner.cfg.algo}", unit="ep",
                disable=not cfg.progress)
     try:
@@ -86,8 +88,10 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
             if not report.verified:  # never practise from an unknown scene
                 print(f"stopping: the reset after episode {k} could not be verified: {rec['reset']}")
                 break
+            now = time.perf_counter()
+            took, last = [*took[-9:], now - last], now
             if (cfg.env_steps and learner.env_steps >= cfg.env_steps) or \
-                    (cfg.time_budget_s and time.perf_counter() - start >= cfg.time_budget_s):
+                    not next_fits(now - start, took, cfg.time_budget_s):
                 break
     finally:
         bar.close()
@@ -96,6 +100,12 @@ def practice(learner: Learner, env: Any, reward: Any, reset: Any, store: Any, cf
     if out:
         save(learner, out / "learner.safetensors")
     return records
+
+
+def next_fits(elapsed: float, took: list[float], budget: float) -> bool:
+    """Whether another episode fits in a wall-clock budget (s; 0 = none), `elapsed` s into it: the longest
+    of the recent episodes `took` (s, with their updates) is the estimate of the next one."""
+    return not budget or elapsed + max(took, default=0.0) <= budget
 
 
 def episode_record(rec: dict[str, Any], learner: Learner, metrics: list[dict[str, float]], q: list[float],
