@@ -142,8 +142,9 @@ def reward(cfg: Annotated[RewardBenchConfig, Flat], json: Path = Path("out/bench
 
 def finetune(cfg: Annotated[FinetuneBenchConfig, Flat]) -> int:
     """Online fine-tuning on the mirror: pretrain from few demos (<= 50% success), fine-tune with Q-chunking
-    on a wall-clock budget, then BC-only and RLPD-from-scratch with the same environment steps; success
-    over fixed-seed evaluation episodes, learning-curve PNGs."""
+    on a wall-clock budget with the simulated operator taking over mistakes, then BC-only and
+    RLPD-from-scratch with the same environment steps; success over fixed-seed evaluation episodes,
+    learning-curve PNGs."""
     from robot_rl.bench.finetune_bench import run
 
     run(cfg)

@@ -6,10 +6,10 @@ succeeds <= 50%), evaluate it, fine-tune with Q-chunking within a wall-clock bud
 number of environment steps, evaluated the same way. Writes JSON (rewritten after every stage, so an
 interrupted run still reports what it measured) and a learning-curve PNG per task.
 
-`--operator`: every variant practises with the simulated operator (robot_rl/rl/mirror_operator.py) taking
-over its mistakes, HIL-SERL style; the JSON counts the episodes and steps it took over. `--reward
-classifier`: practice is rewarded by each task's success classifier from camera frames instead of the
-mirror's predicate, and the JSON audits its verdicts against the predicate.
+Every variant practises with the simulated operator (robot_rl/rl/mirror_operator.py) taking over its
+mistakes, HIL-SERL style (`--no-operator`: alone); the JSON counts the episodes and steps it took over.
+`--reward classifier`: practice is rewarded by each task's success classifier from camera frames instead
+of the mirror's predicate, and the JSON audits its verdicts against the predicate.
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ class FinetuneBenchConfig:
     """Mirror tasks, run one after the other."""
     algos: tuple[str, ...] = ("qc", "bc", "rlpd")
     """Variants; the first runs on the wall-clock budget, the others get its environment steps."""
-    demos: int = 5
-    """Scripted demos for pretraining and the offline replay (5: the pretrained pick_cube policy
-    succeeds on 32% of the evaluation scenes; 10 demos gave 52-56%)."""
+    demos: int = 7
+    """Scripted demos for pretraining and the offline replay (7: the pretrained pick_cube policy succeeds on
+    38% of the evaluation scenes; 5 gave 32%, 8 gave 56%)."""
     pretrain_steps: int = 6000
     """Policy updates of the pretraining (cosine schedule to 0 at the end)."""
-    minutes: float = 20.0
+    minutes: float = 30.0
     """Wall-clock budget of the first variant on the first task."""
-    other_minutes: float = 10.0
+    other_minutes: float = 15.0
     """Wall-clock budget of the first variant on the other tasks."""
     env_steps: int = 0
     """Environment steps of every variant; 0: the first variant's wall-clock budget sets them (a run of
@@ -52,10 +52,11 @@ class FinetuneBenchConfig:
     """Practice episodes at most per variant."""
     eval_episodes: int = 50
     """Evaluation episodes (fixed seeds, disjoint from the demos') before and after fine-tuning."""
-    operator: bool = False
+    operator: bool = True
     """Practise with the simulated operator (robot_rl/rl/mirror_operator.py: it takes over with the scripted
     expert when the policy comes down beside its target, misses a grasp or runs late; HIL-SERL style) in
-    every variant; evaluation never has it."""
+    every variant; evaluation never has it. --no-operator: the robot practises alone (then Q-chunking did
+    not improve pick_cube: 16/50 -> 14/50 from 5 demos)."""
     reward: Literal["privileged", "classifier"] = "privileged"
     """Practice reward: the mirror's success predicate, or each task's success classifier from camera frames
     (episodes then end on its flag, not on the predicate; evaluation always uses the predicate)."""
@@ -187,7 +188,7 @@ def run(cfg: FinetuneBenchConfig) -> dict[str, Any]:
             results[f"{task}_start_success"] = results["tasks"][task]["start"]["success_rate"]
             for algo, row in results["tasks"][task]["algos"].items():
                 results[f"{task}_{algo}_success"] = row["success_rate"]
-            if task == "pick_cube" and first and not cfg.env_steps:
+            if task == "pick_cube" and first and cfg.algos[0] == "qc" and not cfg.env_steps:
                 results["target_pick_cube>=0.9_within_30min"] = (
                     first["success_rate"] >= 0.9 and first["finetune_minutes"] <= 30)
             write_json(cfg.json, "finetune", results)
