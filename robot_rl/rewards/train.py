@@ -10,9 +10,15 @@ from typing import Any, Literal
 
 import numpy as np
 
-from robot_rl.rewards import dataset as ds
 from robot_rl.rewards.classifier import ClassifierConfig
-from robot_rl.rewards.dataset import Frames, LabelConfig, image_keys, load_frames, resolve_source
+from robot_rl.rewards.dataset import (
+    Frames,
+    LabelConfig,
+    concat_frames,
+    image_keys,
+    load_frames,
+    resolve_source,
+)
 from robot_rl.rewards.http_judge import JudgeConfig
 from robot_rl.rewards.vlm_clip import ClipConfig
 from robot_rl.rewards.vlm_head import HeadConfig
@@ -80,8 +86,8 @@ def train_reward(store_path: Path, out: Path, cfg: TrainConfig) -> dict[str, Any
             cams = cams[:1]
         prompt = store.attrs.get("prompt", "")
     parts = [_split_frames(path, cams, cfg, fits) for path in (store_path, *cfg.extra_stores)]
-    train = ds.concat_frames([p[0] for p in parts]) if fits else None
-    val = ds.concat_frames([p[1] for p in parts])
+    train = concat_frames([p[0] for p in parts]) if fits else None
+    val = concat_frames([p[1] for p in parts])
     main, labels = parts[0][2], dataclasses.replace(cfg.labels, source=parts[0][2]["labels"])
     scorer, config, weights, log = _fit(cfg, train, cams, prompt)
     probs = predict_frames(scorer, val)
